@@ -1,0 +1,30 @@
+// Small string helpers that do not deserve a dependency.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fm::base {
+
+std::vector<std::string_view> Split(std::string_view text, char sep);
+std::string_view Trim(std::string_view text);
+bool StartsWith(std::string_view text, std::string_view prefix);
+bool EndsWith(std::string_view text, std::string_view suffix);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string ToLower(std::string_view text);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+
+// Percent-encodes everything but unreserved characters (RFC 3986).
+std::string UrlEncode(std::string_view text);
+std::string UrlDecode(std::string_view text);
+
+// Removes secrets from a URL before it is logged or stored: query parameters
+// that carry credentials (SAS `sig`, `token`, `access_token`, `code`, ...) are
+// replaced by "REDACTED", and user:password@ is dropped.
+std::string RedactUrl(std::string_view url);
+
+// Shortens text for error messages (never used on resource bodies).
+std::string Truncate(std::string_view text, size_t max_chars);
+
+}  // namespace fm::base

@@ -1,0 +1,45 @@
+// Fast reads of the few fields the engine needs from a raw resource, without
+// building a DOM (simdjson on demand). Not thread-safe: one per thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "base/time.h"
+
+namespace fm::json {
+
+struct ResourceKey {
+  std::string type;
+  std::string id;
+  std::string version_id;                  // empty when absent
+  std::optional<base::Instant> last_updated;
+};
+
+class ResourceReader {
+ public:
+  ResourceReader();
+  ~ResourceReader();
+  // kInvalidData when the text is not a JSON object with a string
+  // resourceType; id may be empty (caller decides).
+  base::Result<ResourceKey> ReadKey(std::string_view resource_json);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Replaces absolute references under `base_url` ("http://src/fhir/Patient/1")
+// with relative ones ("Patient/1") in every "reference" string. Returns the
+// input unchanged (no copy on the fast path) when base_url does not occur.
+std::string RewriteAbsoluteReferences(std::string_view resource_json, std::string_view base_url);
+
+// Depth and size guard for documents parsed into a DOM (manifests, bundles,
+// OperationOutcomes): kInvalidData when nesting exceeds max_depth.
+base::Status CheckNesting(std::string_view json, int max_depth = 256);
+
+}  // namespace fm::json
