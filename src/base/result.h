@@ -55,6 +55,8 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  // By value, so `for (auto& x : *f())` does not dangle.
+  T operator*() && { return std::move(*this).value(); }
 
   // REQUIRES: !ok().
   const Error& error() const { return std::get<1>(v_); }

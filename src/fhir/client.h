@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -75,5 +76,29 @@ class Client {
   http::Transport& transport_;
   env::Clock& clock_;
 };
+
+// The parsers behind Client, public for tests, fuzzing and in-process fakes.
+// Their kInvalidData messages never quote the body they were given.
+
+// A CapabilityStatement (JSON). Export/import support is read from operations
+// named export, patient-export, group-export or import at the rest level, from
+// export operations on the Patient and Group resources, and from operation
+// definitions whose canonical URL ends in /export, /patient-export,
+// /group-export or /import (a "|version" suffix is ignored).
+base::Result<Capabilities> ParseCapabilities(std::string_view capability_statement);
+
+// One page of a search: a Bundle whose type is "searchset" or absent. The
+// message of an error reads "not a searchset Bundle (<reason>)". A relative
+// next link is made absolute with ResolveLink(base_url, link). With
+// `keep_resources` false only total and next_url are read (counting).
+// `body` is taken by value because the parser needs padding after the text.
+base::Result<SearchPage> ParseSearchPage(std::string body, std::string_view base_url,
+                                         bool keep_resources = true);
+
+// A link as servers write it made absolute: "http://h/fhir/Patient?.." as is,
+// "/fhir/Patient?.." against the origin of `base_url`, "?_getpages=.." and
+// "Patient?.." against `base_url` itself (FHIR links are relative to the
+// service base, not to the page).
+std::string ResolveLink(std::string_view base_url, std::string_view link);
 
 }  // namespace fm::fhir

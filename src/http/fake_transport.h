@@ -10,6 +10,9 @@
 namespace fm::http {
 
 // Answers every request with a handler; records requests.
+// A body the handler returns goes through DeliverBody, so a 2xx body streams
+// to on_body when set; a handler that called DeliverBody itself is not
+// delivered twice (its body is already empty).
 class FakeTransport : public Transport {
  public:
   using Handler = std::function<base::Result<Response>(const Request&)>;

@@ -46,6 +46,7 @@ struct Window {
 
 enum class FileStatus { kPending, kDownloading, kStaged, kLoading, kLoaded, kFailed };
 const char* FileStatusName(FileStatus s);
+std::optional<FileStatus> ParseFileStatus(std::string_view name);
 
 struct FileRecord {
   int64_t id = 0;
@@ -154,10 +155,14 @@ class StateStore {
 
   // Failures (the quarantine).
   virtual base::Status AddFailure(const Failure& failure) = 0;
+  // Oldest first (by id), at most `limit` rows (SIZE_MAX: all).
   virtual base::Result<std::vector<Failure>> ListFailures(bool include_resolved,
                                                           size_t limit) = 0;
   virtual base::Result<int64_t> CountFailures(bool include_resolved) = 0;
   virtual base::Status ResolveFailure(int64_t id) = 0;
+  // Removes the unresolved failures of a window (a new attempt of the window
+  // records them again).
+  virtual base::Status DeleteFailures(int64_t window_id) = 0;
 
   // Deletions seen in exports (deleted[]).
   virtual base::Status AddDeletion(const Deletion& deletion) = 0;

@@ -1,0 +1,23 @@
+// Stable exit codes, documented in docs/errors.md. Never renumber.
+#pragma once
+
+#include "base/result.h"
+
+namespace fm::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,             // done (also: stopped gracefully by SIGINT/SIGTERM)
+  kExitFailure = 1,        // unexpected failure (a bug or an unclassified error)
+  kExitUsage = 2,          // bad command line or configuration
+  kExitUnreachable = 3,    // a server cannot be reached (DNS, connect, TLS)
+  kExitUnauthorized = 4,   // a server refused our credentials (401/403)
+  kExitHalted = 5,         // a window failed max_attempts times; see `status`, `clear-halt`
+  kExitDiscrepancy = 6,    // verification found differences
+  kExitState = 7,          // the state store cannot be opened or written
+  kExitWithFailures = 8,   // the run finished, but resources sit in the failures table
+};
+
+// The exit code an error ends the program with.
+int ExitCodeFor(const base::Error& error);
+
+}  // namespace fm::cli

@@ -1,0 +1,79 @@
+#include "cli/log.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+namespace fm::cli {
+
+std::string JsonEscape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+struct Log::Impl {
+  std::shared_ptr<spdlog::logger> logger;
+  bool json = false;
+};
+
+namespace {
+spdlog::level::level_enum ToSpd(LogLevel l) {
+  switch (l) {
+    case LogLevel::kTrace: return spdlog::level::trace;
+    case LogLevel::kDebug: return spdlog::level::debug;
+    case LogLevel::kInfo: return spdlog::level::info;
+    case LogLevel::kWarn: return spdlog::level::warn;
+    case LogLevel::kError: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+}  // namespace
+
+Log::Log(const std::string& format, const std::string& level) : impl_(std::make_unique<Impl>()) {
+  impl_->logger = std::make_shared<spdlog::logger>(
+      "fhir-migrate", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  impl_->json = format == "json";
+  if (impl_->json) {
+    impl_->logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
+                               spdlog::pattern_time_type::utc);
+  } else {
+    impl_->logger->set_pattern("%Y-%m-%dT%H:%M:%SZ %^%-5l%$ %v", spdlog::pattern_time_type::utc);
+  }
+  impl_->logger->set_level(spdlog::level::from_str(level));
+  impl_->logger->flush_on(spdlog::level::trace);
+}
+
+Log::~Log() = default;
+
+void Log::Write(LogLevel level, const std::string& message, const std::string& window) {
+  if (impl_->json) {
+    std::string body = R"("msg":")" + JsonEscape(message) + "\"";
+    if (!window.empty()) body += R"(,"window":")" + JsonEscape(window) + "\"";
+    impl_->logger->log(ToSpd(level), "{}", body);
+  } else if (window.empty()) {
+    impl_->logger->log(ToSpd(level), "{}", message);
+  } else {
+    impl_->logger->log(ToSpd(level), "[window {}] {}", window, message);
+  }
+}
+
+}  // namespace fm::cli

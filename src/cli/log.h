@@ -1,0 +1,30 @@
+// Logging at the edge: human-readable text or JSON lines on stderr. Messages
+// carry ids, counts, URLs with secrets redacted, never tokens or resource bodies.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace fm::cli {
+
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+
+class Log {
+ public:
+  // `format` is "text" or "json"; `level` one of trace..error.
+  Log(const std::string& format, const std::string& level);
+  ~Log();
+  void Write(LogLevel level, const std::string& message, const std::string& window = "");
+  void Info(const std::string& m) { Write(LogLevel::kInfo, m); }
+  void Warn(const std::string& m) { Write(LogLevel::kWarn, m); }
+  void Error(const std::string& m) { Write(LogLevel::kError, m); }
+  void Debug(const std::string& m) { Write(LogLevel::kDebug, m); }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+std::string JsonEscape(const std::string& text);
+
+}  // namespace fm::cli

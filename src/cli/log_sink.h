@@ -1,0 +1,30 @@
+// Progress events as log lines.
+#pragma once
+
+#include "cli/log.h"
+#include "migrate/progress.h"
+
+namespace fm::cli {
+
+class LogSink : public migrate::ProgressSink {
+ public:
+  explicit LogSink(Log& log) : log_(log) {}
+  void OnWindowPlanned(const store::Window& w) override;
+  void OnWindowStarted(const store::Window& w) override;
+  void OnResourceFailed(const store::Failure& f) override;
+  void OnWindowLoaded(const store::Window& w) override;
+  void OnWindowFailed(const store::Window& w, const base::Error& e) override;
+  void OnWatermark(base::Instant watermark) override;
+  void OnHalted(const std::string& reason) override;
+  void OnRetryScheduled(const std::string& what, base::Millis delay,
+                        const std::string& reason) override;
+  void OnNote(const std::string& level, const std::string& message) override;
+  void OnIdle(base::Instant next_poll) override;
+
+ private:
+  Log& log_;
+};
+
+std::string WindowLabel(const store::Window& w);
+
+}  // namespace fm::cli

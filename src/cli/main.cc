@@ -1,0 +1,74 @@
+// fhir-migrate: copy a FHIR R4 data store from one server to another, first in
+// bulk, then continuously, and prove nothing was lost.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+
+int main(int argc, char** argv) {
+  using namespace fm::cli;
+  CLI::App app{"fhir-migrate: copy a FHIR R4 data store between servers and prove nothing was lost",
+               "fhir-migrate"};
+  app.require_subcommand(1);
+  Context ctx;
+  std::string config_file;
+  app.add_option("-c,--config", config_file, "TOML config file")->check(CLI::ExistingFile);
+  app.add_option("-o,--set", ctx.sources.overrides, "override a config key: -o section.key=value")
+      ->type_name("KEY=VALUE");
+
+  std::string init_path = "fhir-migrate.toml";
+  bool force = false;
+  auto* init = app.add_subcommand("init", "write a commented example config");
+  init->add_option("path", init_path, "where to write it");
+  init->add_flag("--force", force, "overwrite an existing file");
+
+  auto* check = app.add_subcommand("check", "reach both servers, show capabilities and the plan");
+
+  bool once = false, follow = false;
+  auto* run = app.add_subcommand("run", "migrate: catch up (--once, default) or keep following");
+  run->add_flag("--once", once, "catch up, then stop (default)");
+  run->add_flag("--follow", follow, "catch up, then plan new windows every poll_interval");
+
+  bool json = false;
+  auto* status = app.add_subcommand("status", "show progress, lag, failures and the last check");
+  status->add_flag("--json", json, "machine-readable output");
+
+  size_t limit = 100;
+  auto* failures = app.add_subcommand("failures", "inspect resources the destination refused");
+  failures->require_subcommand(1);
+  auto* failures_list = failures->add_subcommand("list", "list unresolved failures");
+  failures_list->add_option("--limit", limit, "at most this many");
+  failures_list->add_flag("--json", json, "machine-readable output");
+
+  int64_t retry_window = 0;
+  auto* clear_halt = app.add_subcommand("clear-halt", "resume a halted migration");
+  clear_halt->add_option("--retry-window", retry_window,
+                         "also reset the attempts of this window id");
+
+  bool surface = false;
+  auto* verify = app.add_subcommand("verify", "compare source and destination");
+  verify->add_flag("--surface", surface, "per-type counts on both sides (default)");
+  verify->add_flag("--json", json, "machine-readable output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (once && follow) {
+    std::fprintf(stderr, "fhir-migrate: --once and --follow exclude each other\n");
+    return kExitUsage;
+  }
+  if (!config_file.empty()) ctx.sources.file = config_file;
+  ctx.format = json ? "json" : "text";
+
+  if (*init) return CmdInit(init_path, force);
+  if (*check) return CmdCheck(ctx);
+  if (*run) return CmdRun(ctx, follow);
+  if (*status) return CmdStatus(ctx);
+  if (*failures_list) return CmdFailuresList(ctx, limit);
+  if (*clear_halt) return CmdClearHalt(ctx, retry_window);
+  if (*verify) return CmdVerifySurface(ctx);
+  return kExitUsage;
+}

@@ -1,0 +1,226 @@
+#include "migrate/runner.h"
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+namespace fm::migrate {
+namespace {
+
+bool Pending(const store::Window& w) { return w.status != store::WindowStatus::kLoaded; }
+
+std::string Describe(const store::Window& w) {
+  return "window #" + std::to_string(w.id) + " [" + base::FormatInstant(w.since) + ", " +
+         base::FormatInstant(w.till) + ")";
+}
+
+}  // namespace
+
+Runner::Runner(const MigrationOptions& options, store::StateStore& store, Planner& planner,
+               SearchExtractor& extractor, RestLoader& loader, ProgressSink& sink,
+               env::Clock& clock)
+    : options_(options),
+      store_(store),
+      planner_(planner),
+      extractor_(extractor),
+      loader_(loader),
+      sink_(sink),
+      clock_(clock) {}
+
+base::Millis Runner::Backoff(int attempts) const {
+  auto delay = options_.run.retry_backoff * (1LL << std::min(attempts - 1, 16));
+  return std::min<base::Millis>(delay, options_.run.max_retry_backoff);
+}
+
+base::Result<RunSummary> Runner::RunOnce() {
+  RunSummary summary;
+  FM_ASSIGN_OR_RETURN(auto state, store_.GetMigration());
+  if (state.halted) {
+    return base::MakeError(base::ErrorKind::kFatal, std::string(kHaltedPrefix) + ": " +
+                                                        state.halt_reason +
+                                                        " (fix the cause, then run "
+                                                        "`fhir-migrate clear-halt`)");
+  }
+  FM_ASSIGN_OR_RETURN(auto plan, planner_.Plan());
+  summary.source_empty = plan.source_empty;
+
+  while (!clock_.Interrupted()) {
+    FM_ASSIGN_OR_RETURN(auto windows, store_.ListWindows());
+    std::vector<store::Window> ready;
+    std::optional<base::Instant> earliest;
+    base::Instant now = clock_.Now();
+    for (const auto& w : windows) {
+      if (!Pending(w)) continue;
+      if (w.not_before && *w.not_before > now) {
+        if (!earliest || *w.not_before < *earliest) earliest = w.not_before;
+        continue;
+      }
+      if (ready.size() < static_cast<size_t>(std::max(1, options_.run.windows_in_flight))) {
+        ready.push_back(w);
+      }
+    }
+    if (ready.empty()) {
+      if (!earliest) break;  // everything planned is loaded
+      sink_.OnRetryScheduled("next window retry", *earliest - now, "waiting for backoff");
+      clock_.SleepFor(*earliest - now);
+      continue;
+    }
+    std::mutex mu;
+    std::optional<base::Error> fatal;
+    auto attempt = [&](const store::Window& w) {
+      base::Status s = AttemptWindow(w, plan.types, summary);
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        if (!fatal) fatal = s.error();
+      }
+    };
+    if (ready.size() == 1) {
+      attempt(ready.front());
+    } else {
+      std::vector<std::thread> threads;
+      for (const auto& w : ready) threads.emplace_back(attempt, w);
+      for (auto& t : threads) t.join();
+    }
+    if (fatal) return *fatal;  // store failure or halt
+  }
+  summary.interrupted = clock_.Interrupted();
+  FM_ASSIGN_OR_RETURN(state, store_.GetMigration());
+  summary.watermark = state.watermark;
+  return summary;
+}
+
+base::Result<RunSummary> Runner::Follow() {
+  RunSummary total;
+  while (true) {
+    FM_ASSIGN_OR_RETURN(auto summary, RunOnce());
+    total.windows_loaded += summary.windows_loaded;
+    total.window_failures += summary.window_failures;
+    total.resources_loaded += summary.resources_loaded;
+    total.resources_failed += summary.resources_failed;
+    total.watermark = summary.watermark;
+    if (summary.interrupted || clock_.Interrupted()) {
+      total.interrupted = true;
+      return total;
+    }
+    if (options_.plan.end && summary.watermark && *summary.watermark >= *options_.plan.end) {
+      return total;
+    }
+    sink_.OnIdle(clock_.Now() + options_.run.poll_interval);
+    if (!clock_.SleepFor(options_.run.poll_interval)) {
+      total.interrupted = true;
+      return total;
+    }
+  }
+}
+
+base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::string>& types,
+                                   RunSummary& summary) {
+  // Start the attempt: forget what an interrupted earlier attempt recorded, it
+  // is about to be recorded again.
+  FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
+    w.status = store::WindowStatus::kExtracting;
+    w.updated_at = clock_.Now();
+    FM_TRY_STATUS(store_.UpdateWindow(w));
+    FM_TRY_STATUS(store_.DeleteFailures(w.id));
+    return store_.ResetCounts(w.id);
+  }));
+  sink_.OnWindowStarted(w);
+
+  auto session = loader_.Begin(w.id);
+  auto extracted = extractor_.Extract(w, types, *session);
+  base::Result<LoadTotals> totals = extracted.ok() ? session->Finish() : base::Result<LoadTotals>(extracted.error());
+  session.reset();
+  if (!extracted.ok() && totals.ok()) totals = extracted.error();
+
+  if (!totals.ok()) {
+    if (totals.error().kind == base::ErrorKind::kCancelled) {
+      // Stopped by the operator: not a failure; the window starts over next run.
+      w.status = store::WindowStatus::kPlanned;
+      return store_.UpdateWindow(w);
+    }
+    return RecordFailure(w, totals.error(), summary);
+  }
+  FM_TRY_STATUS(RecordSuccess(w, types, *extracted, *totals));
+  static std::mutex summary_mu;
+  std::lock_guard lock(summary_mu);
+  ++summary.windows_loaded;
+  summary.resources_loaded += totals->loaded;
+  summary.resources_failed += totals->failed;
+  return base::Ok();
+}
+
+base::Status Runner::RecordSuccess(store::Window& w, const std::vector<std::string>& types,
+                                   const std::vector<int64_t>& extracted,
+                                   const LoadTotals& totals) {
+  std::optional<base::Instant> watermark;
+  FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
+    std::map<std::string, store::TypeCounts> counts = totals.by_type;
+    int64_t extracted_total = 0;
+    for (size_t i = 0; i < types.size() && i < extracted.size(); ++i) {
+      counts[types[i]].resource_type = types[i];
+      counts[types[i]].extracted += extracted[i];
+      extracted_total += extracted[i];
+    }
+    for (const auto& [type, c] : counts) {
+      if (c.extracted || c.loaded || c.failed) FM_TRY_STATUS(store_.AddCounts(w.id, c));
+    }
+    w.status = store::WindowStatus::kLoaded;
+    w.resources_extracted = extracted_total;
+    w.resources_loaded = totals.loaded;
+    w.resources_failed = totals.failed;
+    w.last_error.clear();
+    w.not_before.reset();
+    w.updated_at = clock_.Now();
+    FM_TRY_STATUS(store_.UpdateWindow(w));
+    FM_ASSIGN_OR_RETURN(auto windows, store_.ListWindows());
+    FM_ASSIGN_OR_RETURN(auto state, store_.GetMigration());
+    watermark = ContiguousWatermark(windows);
+    if (watermark && (!state.watermark || *watermark > *state.watermark)) {
+      state.watermark = watermark;
+    }
+    watermark = state.watermark;
+    state.last_success_at = clock_.Now();
+    return store_.PutMigration(state);
+  }));
+  sink_.OnWindowLoaded(w);
+  if (watermark) sink_.OnWatermark(*watermark);
+  return base::Ok();
+}
+
+base::Status Runner::RecordFailure(store::Window& w, const base::Error& error,
+                                   RunSummary& summary) {
+  bool halted = false;
+  std::string reason;
+  FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
+    ++w.attempts;
+    w.status = store::WindowStatus::kFailed;
+    w.last_error = error.ToString();
+    w.not_before = clock_.Now() + Backoff(w.attempts);
+    w.updated_at = clock_.Now();
+    FM_TRY_STATUS(store_.UpdateWindow(w));
+    if (w.attempts >= options_.run.max_attempts) {
+      FM_ASSIGN_OR_RETURN(auto state, store_.GetMigration());
+      state.halted = true;
+      reason = Describe(w) + " failed " + std::to_string(w.attempts) +
+               " times; last error: " + w.last_error;
+      state.halt_reason = reason;
+      halted = true;
+      return store_.PutMigration(state);
+    }
+    return base::Ok();
+  }));
+  {
+    static std::mutex summary_mu;
+    std::lock_guard lock(summary_mu);
+    ++summary.window_failures;
+  }
+  sink_.OnWindowFailed(w, error);
+  if (halted) {
+    summary.halted = true;
+    sink_.OnHalted(reason);
+    return base::MakeError(base::ErrorKind::kFatal, std::string(kHaltedPrefix) + ": " + reason);
+  }
+  return base::Ok();
+}
+
+}  // namespace fm::migrate

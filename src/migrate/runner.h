@@ -1,0 +1,66 @@
+// The orchestrator: plans windows, extracts and loads them, records every
+// step in the state store, and moves the watermark only over a contiguous run
+// of fully loaded windows. A failed window is retried with backoff up to
+// max_attempts; then the migration halts and the watermark stays before it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "env/clock.h"
+#include "migrate/options.h"
+#include "migrate/planner.h"
+#include "migrate/progress.h"
+#include "migrate/rest_loader.h"
+#include "migrate/search_extractor.h"
+#include "store/state_store.h"
+
+namespace fm::migrate {
+
+struct RunSummary {
+  int windows_loaded = 0;
+  int window_failures = 0;   // failed attempts during this run
+  int64_t resources_loaded = 0;
+  int64_t resources_failed = 0;
+  bool halted = false;
+  bool interrupted = false;
+  bool source_empty = false;
+  std::optional<base::Instant> watermark;
+};
+
+// Error message prefix of a halted migration (the CLI maps it to its exit code).
+inline constexpr const char* kHaltedPrefix = "migration is halted";
+
+class Runner {
+ public:
+  Runner(const MigrationOptions& options, store::StateStore& store, Planner& planner,
+         SearchExtractor& extractor, RestLoader& loader, ProgressSink& sink, env::Clock& clock);
+
+  // Plans, then loads every planned window; failed windows are retried after
+  // their backoff within this run. Returns when all are loaded, on halt
+  // (error starting with kHaltedPrefix) or when the clock is interrupted.
+  base::Result<RunSummary> RunOnce();
+
+  // RunOnce, then plan again every poll_interval until interrupted (or, with
+  // an end date, until every window up to it is loaded).
+  base::Result<RunSummary> Follow();
+
+ private:
+  base::Status AttemptWindow(store::Window w, const std::vector<std::string>& types,
+                             RunSummary& summary);
+  base::Status RecordSuccess(store::Window& w, const std::vector<std::string>& types,
+                             const std::vector<int64_t>& extracted, const LoadTotals& totals);
+  base::Status RecordFailure(store::Window& w, const base::Error& error, RunSummary& summary);
+  base::Millis Backoff(int attempts) const;
+
+  MigrationOptions options_;
+  store::StateStore& store_;
+  Planner& planner_;
+  SearchExtractor& extractor_;
+  RestLoader& loader_;
+  ProgressSink& sink_;
+  env::Clock& clock_;
+};
+
+}  // namespace fm::migrate

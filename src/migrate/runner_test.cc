@@ -1,0 +1,136 @@
+#include "migrate/runner.h"
+
+#include <gtest/gtest.h>
+
+#include "migrate/test_world.h"
+
+namespace fm::migrate {
+namespace {
+
+void SeedYears(World& w, int n) {
+  for (int i = 0; i < n; ++i) {
+    int month = 1 + i % 12;
+    int year = 2020 + (i / 12) % 3;
+    char ts[40];
+    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:00:00.000Z", year, month, 1 + i % 28, i % 24);
+    std::string id = "r" + std::to_string(i);
+    w.src.Seed(i % 3 ? Observation(id, ts) : Patient(id, ts));
+  }
+}
+
+TEST(RunnerTest, MigratesEverythingAndAdvancesTheWatermark) {
+  World w;
+  SeedYears(w, 60);
+  auto e = w.MakeEngine();
+  auto summary = e->runner.RunOnce();
+  ASSERT_TRUE(summary.ok()) << summary.error().ToString();
+  EXPECT_EQ(summary->resources_loaded, 60);
+  w.ExpectDestinationEqualsSource();
+  auto state = *w.store->GetMigration();
+  ASSERT_TRUE(state.watermark.has_value());
+  EXPECT_EQ(*state.watermark, w.clock.Now() - w.options.plan.safety_lag);
+  auto totals = *w.store->TotalCounts();
+  int64_t loaded = 0;
+  for (const auto& t : totals) loaded += t.loaded;
+  EXPECT_EQ(loaded, 60);
+}
+
+TEST(RunnerTest, AWindowThatKeepsFailingHaltsAndTheWatermarkStaysBeforeIt) {
+  World w;
+  SeedYears(w, 30);
+  w.options.run.max_attempts = 3;
+  bool broken = true;
+  // Every search page (not count) starting in 2021 answers garbage.
+  w.src.SetOverride([&](const http::Request& r) -> std::optional<http::Response> {
+    if (broken && r.url.find("ge2021") != std::string::npos &&
+        r.url.find("_summary") == std::string::npos) {
+      http::Response bad;
+      bad.status = 200;
+      bad.body = "{\"resourceType\":\"Bundle\",";
+      return bad;
+    }
+    return std::nullopt;
+  });
+  {
+    auto e = w.MakeEngine();
+    auto summary = e->runner.RunOnce();
+    ASSERT_FALSE(summary.ok());
+    EXPECT_NE(summary.error().message.find(kHaltedPrefix), std::string::npos)
+        << summary.error().ToString();
+  }
+  auto state = *w.store->GetMigration();
+  EXPECT_TRUE(state.halted);
+  EXPECT_NE(state.halt_reason.find("failed 3 times"), std::string::npos) << state.halt_reason;
+  ASSERT_TRUE(state.watermark.has_value());
+  EXPECT_LE(*state.watermark, At("2021-01-01T00:00:00Z") + base::Millis(30LL * 86'400'000));
+  for (const auto& win : *w.store->ListWindows()) {
+    if (win.status == store::WindowStatus::kFailed) {
+      EXPECT_GE(win.since, *state.watermark);
+    }
+  }
+  // A halted migration does nothing until the halt is cleared.
+  broken = false;
+  EXPECT_FALSE(w.MakeEngine()->runner.RunOnce().ok());
+  state.halted = false;
+  state.halt_reason.clear();
+  ASSERT_TRUE(w.store->PutMigration(state).ok());
+  auto rerun = w.MakeEngine()->runner.RunOnce();
+  ASSERT_TRUE(rerun.ok()) << rerun.error().ToString();
+  w.ExpectDestinationEqualsSource();
+}
+
+TEST(RunnerTest, AnInterruptedWindowStartsOverAndNothingIsLost) {
+  World w;
+  SeedYears(w, 40);
+  int bundles = 0;
+  w.dst.SetOverride([&](const http::Request& r) -> std::optional<http::Response> {
+    if (r.method == "POST" && ++bundles == 5) w.clock.Interrupt();
+    return std::nullopt;
+  });
+  {
+    auto e = w.MakeEngine();
+    auto summary = e->runner.RunOnce();
+    ASSERT_TRUE(summary.ok()) << summary.error().ToString();
+    EXPECT_TRUE(summary->interrupted);
+  }
+  EXPECT_LT(w.dst.size(), w.src.size());
+  // A restart is a new process: a new clock that is not interrupted.
+  env::ManualClock fresh(w.clock.Now());
+  fhir::Client source("source", w.src.base_url(), w.transport, fresh);
+  fhir::Client destination("destination", w.dst.base_url(), w.transport, fresh);
+  FhirSourceProbe probe(source, w.options.plan.types);
+  Planner planner(w.options.plan, *w.store, probe, fresh, w.sink);
+  SearchExtractor extractor(source, w.options.search, w.sink);
+  RestLoader loader(destination, *w.store, w.sink, fresh, w.options.rest, w.src.base_url());
+  Runner runner(w.options, *w.store, planner, extractor, loader, w.sink, fresh);
+  auto summary = runner.RunOnce();
+  ASSERT_TRUE(summary.ok()) << summary.error().ToString();
+  w.ExpectDestinationEqualsSource();
+  for (const auto& win : *w.store->ListWindows()) {
+    EXPECT_EQ(win.status, store::WindowStatus::kLoaded);
+  }
+}
+
+TEST(RunnerTest, RejectedResourcesAreCountedAndDoNotBlockTheWatermark) {
+  World w;
+  SeedYears(w, 12);
+  w.src.Seed(R"({"resourceType":"Patient","id":"reject-me","meta":{"lastUpdated":"2020-06-06T00:00:00.000Z"}})");
+  w.dst.SetOverride([&](const http::Request& r) -> std::optional<http::Response> {
+    if (r.method == "POST" && r.body.find("reject-me") != std::string::npos) {
+      http::Response bad;
+      bad.status = 422;
+      bad.body = R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"Patient.name: minimum required = 1"}]})";
+      return bad;
+    }
+    return std::nullopt;
+  });
+  auto summary = w.MakeEngine()->runner.RunOnce();
+  ASSERT_TRUE(summary.ok()) << summary.error().ToString();
+  EXPECT_EQ(summary->resources_failed, 1);
+  EXPECT_EQ(*w.store->CountFailures(false), 1);
+  EXPECT_EQ(w.dst.size(), w.src.size() - 1);
+  EXPECT_EQ(w.store->GetMigration()->watermark, w.clock.Now() - w.options.plan.safety_lag);
+}
+
+}  // namespace
+}  // namespace fm::migrate

@@ -1,0 +1,120 @@
+// The state store's schema: every forward migration, oldest first. Version N
+// turns a version N-1 schema into version N, and all pending ones run in one
+// transaction when a read-write store opens (sqlite_db.cc). Never edit a
+// released entry: append a new one, and describe it in docs/state-store.md.
+#include "store/sqlite_db.h"
+
+namespace fm::store::internal {
+namespace {
+
+// Instants are INTEGER epoch milliseconds (NULL when optional and absent);
+// statuses are the names from state_store.h so the file reads well in the
+// sqlite3 CLI. docs/state-store.md describes every table.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE migration (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  fingerprint TEXT NOT NULL DEFAULT '',
+  start INTEGER,
+  watermark INTEGER,
+  last_success_at INTEGER,
+  halted INTEGER NOT NULL DEFAULT 0,
+  halt_reason TEXT NOT NULL DEFAULT '',
+  conformance_copied INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE windows (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  since INTEGER NOT NULL,
+  till INTEGER NOT NULL,
+  resource_type TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  export_url TEXT NOT NULL DEFAULT '',
+  manifest_json TEXT NOT NULL DEFAULT '',
+  transaction_time INTEGER,
+  resources_extracted INTEGER NOT NULL DEFAULT 0,
+  resources_loaded INTEGER NOT NULL DEFAULT 0,
+  resources_failed INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  not_before INTEGER,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX windows_since ON windows (since, resource_type);
+CREATE TABLE window_counts (
+  window_id INTEGER NOT NULL REFERENCES windows (id),
+  resource_type TEXT NOT NULL,
+  extracted INTEGER NOT NULL DEFAULT 0,
+  loaded INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (window_id, resource_type)
+) WITHOUT ROWID;
+CREATE TABLE files (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  window_id INTEGER NOT NULL REFERENCES windows (id),
+  resource_type TEXT NOT NULL DEFAULT '',
+  url TEXT NOT NULL DEFAULT '',
+  staged_path TEXT NOT NULL DEFAULT '',
+  expected_count INTEGER NOT NULL DEFAULT -1,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  lines INTEGER NOT NULL DEFAULT 0,
+  lines_loaded INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL,
+  kind TEXT NOT NULL DEFAULT 'output'
+);
+CREATE INDEX files_window ON files (window_id);
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  window_id INTEGER NOT NULL,
+  server TEXT NOT NULL DEFAULT '',
+  status_url TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  request_fingerprint TEXT NOT NULL DEFAULT '',
+  result_json TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_window ON jobs (window_id);
+CREATE TABLE failures (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  window_id INTEGER NOT NULL,
+  stage TEXT NOT NULL DEFAULT '',
+  resource_type TEXT NOT NULL DEFAULT '',
+  resource_id TEXT NOT NULL DEFAULT '',
+  http_status INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  outcome_json TEXT NOT NULL DEFAULT '',
+  body_location TEXT NOT NULL DEFAULT '',
+  resolved INTEGER NOT NULL DEFAULT 0,
+  at INTEGER NOT NULL
+);
+CREATE INDEX failures_window ON failures (window_id);
+CREATE INDEX failures_resolved ON failures (resolved);
+CREATE TABLE deletions (
+  window_id INTEGER NOT NULL REFERENCES windows (id),
+  resource_type TEXT NOT NULL,
+  resource_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  applied INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (window_id, resource_type, resource_id)
+) WITHOUT ROWID;
+CREATE TABLE checks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  passed INTEGER NOT NULL,
+  summary_json TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX checks_kind_at ON checks (kind, at);
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> SchemaMigrations() { return kMigrations; }
+
+}  // namespace fm::store::internal

@@ -1,0 +1,65 @@
+// An in-process FHIR server behind http::FakeTransport: enough of search,
+// batch and read to run the engine against it with a manual clock. Not a
+// substitute for the real-server tests; it is for fast scenarios and faults.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "env/clock.h"
+#include "http/transport.h"
+
+namespace fm::testing {
+
+class FakeFhirServer {
+ public:
+  // `base_url` like "http://source.test/fhir".
+  FakeFhirServer(std::string base_url, env::Clock& clock);
+
+  const std::string& base_url() const { return base_url_; }
+  // Routes: GET metadata, GET [type]?..., GET [type]/[id], POST [base] (batch),
+  // PUT [type]/[id], DELETE [type]/[id]. Thread-safe.
+  base::Result<http::Response> Handle(const http::Request& request);
+
+  // Stores a resource as is (keeps its meta.lastUpdated): seeding.
+  void Seed(const std::string& resource_json);
+  // Creates or updates with lastUpdated = clock now (like a client write).
+  void Write(const std::string& resource_json);
+  void Remove(const std::string& type, const std::string& id);
+
+  std::optional<std::string> Get(const std::string& type, const std::string& id) const;
+  // "Type/id" → canonical JSON of every stored resource.
+  std::map<std::string, std::string> Snapshot() const;
+  size_t size() const;
+
+  // Hook to answer a request differently (fault injection); return nullopt to
+  // fall through to normal handling.
+  using Override = std::function<std::optional<http::Response>(const http::Request&)>;
+  void SetOverride(Override o);
+  int64_t requests() const;
+
+ private:
+  struct Stored {
+    std::string json;  // compact
+    int64_t last_updated_ms = 0;
+    int version = 1;
+  };
+  http::Response Search(const std::string& type, const std::string& query);
+  http::Response Batch(const std::string& body);
+  std::pair<int, std::string> PutLocked(const std::string& type, const std::string& id,
+                                        const std::string& body);
+  void StoreLocked(const std::string& json, bool keep_meta);
+
+  std::string base_url_;
+  env::Clock& clock_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::map<std::string, Stored>> data_;
+  Override override_;
+  int64_t requests_ = 0;
+};
+
+}  // namespace fm::testing

@@ -1,0 +1,231 @@
+#!/usr/bin/env node
+// fhir-server.mjs — loopback FHIR R4 test server for fhir-migrate.
+//
+// Medplum's FhirRouter + MemoryRepository (@medplum/* 4.5.2, pinned in package.json) behind a
+// node:http adapter, plus emulations of Bulk Data $export and Azure-style $import, fault switches
+// and test hooks. Node >= 20.19 (Medplum 4.5.2's engines field). Install once: `npm ci` here.
+//
+// FILES (tests/servers/)
+//   fhir-server.mjs  entry point: args, listen, signals    app.mjs         routing / REST adapter
+//   store.mjs        MemoryRepository subclass: index, history, tombstones, transaction journal
+//   search.mjs       search engine                          capability.mjs  CapabilityStatement
+//   export.mjs       $export emulation                      import.mjs      $import emulation
+//   util.mjs         HTTP / FHIR helpers                    bench.mjs       load + paging throughput
+//   smoke.sh         end-to-end smoke test (curl, jq)       server.test.mjs node:test suite covering
+//   package.json, package-lock.json: exact pins              every switch (node --test tests/servers/)
+//     @medplum/fhir-router|core|definitions 4.5.2, azurite 3.35.0
+//
+// START
+//   node tests/servers/fhir-server.mjs --port 0 --host 127.0.0.1 --name src
+//     --port N   0 = ephemeral (default 0)      --host  must be 127.0.0.1 (anything else: exit 2)
+//     --name S   label used in stderr logs       --verbose  log every request to stderr
+//   stdout gets exactly one line once listening:  LISTENING <port>
+//   Base URL: http://127.0.0.1:<port>/fhir . SIGTERM / SIGINT close the server and exit 0.
+//   1M small resources take ~0.9 GB RSS and fit the default V8 heap (~4 GB here); for more or
+//   bigger resources start node with --max-old-space-size=8192.
+//
+// FHIR ROUTES (base /fhir; JSON bodies; responses application/fhir+json; errors are OperationOutcome)
+//   GET  /fhir/metadata                 CapabilityStatement (R4 4.0.1): every resource type with
+//                                       interactions + _lastUpdated/_id; rest.operation export,
+//                                       patient-export, group-export, import
+//   GET  /fhir/:type/:id                read (ETag W/"vid", Last-Modified); 404 when missing/deleted
+//   GET  /fhir/:type/:id/_history[/:vid]  history (newest first; Medplum readHistory bug fixed) / vread
+//   POST /fhir/:type                    create → 201 + Location .../_history/vid (keeps client id and
+//                                       meta.versionId/lastUpdated, Medplum behaviour)
+//   PUT  /fhir/:type/:id                update → 200; create-by-update → 201 + Location. Medplum gives
+//                                       every PUT a new UUID versionId and lastUpdated=now
+//   PUT|DELETE|PATCH /fhir/:type?query  conditional update/delete/patch (router)
+//   DELETE /fhir/:type/:id              200; the adapter keeps a tombstone (for $export deleted[])
+//   PATCH  /fhir/:type/:id              JSON Patch
+//   POST /fhir                          batch / transaction Bundle. Transactions are atomic (writes
+//                                       journaled and undone on failure); Medplum limit: 50 PUTs.
+//                                       BATCH STATUS FORMAT: every entry.response.status is
+//                                       "<code> <reason>", e.g. "201 Created", "200 OK",
+//                                       "400 Bad Request" (PUT-creates report "201 Created");
+//                                       successful writes carry location Type/id/_history/vid,
+//                                       etag W/"vid" and lastModified.
+//   GET  /fhir/:type?params, POST /fhir/:type/_search (form body)    type search
+//   GET  /fhir?params                   system search over all types; _type=A,B restricts types
+//     Search (own engine, filter+sort once per query, cached until the next write, only the page is
+//     serialized): _count (default 20, max 1000; 0 = count only), _offset, _sort=_lastUpdated |
+//     -_lastUpdated | _id | other params (order: lastUpdated, then id, then type; the descending
+//     order is the exact mirror), _lastUpdated with eq/ne/gt/ge/lt/le/sa/eb prefixes, repeatable
+//     (AND; dates compare by their precision range, so ge2020&lt2021 = the year 2020), _id=a,b,
+//     _summary=count (total only), _total (ignored: total is always given), _elements (top level).
+//     Other parameters are matched with @medplum/core's matchesSearchRequest (unknown ones → 400,
+//     or ignored with "Prefer: handling=lenient"; _include/_revinclude are ignored). Bundle.total
+//     always; links self/next/previous are absolute, offset based (_count + _offset), built from
+//     the request's Host header.
+//
+// BULK DATA $export (Bulk Data v2 + STU3 _until + Azure _till / includeAssociatedData)
+//   GET|POST /fhir/$export, /fhir/Patient/$export, /fhir/Group/:id/$export   kick-off; needs
+//     "Prefer: respond-async" (else 400). Params (query, or Parameters body for POST): _since (ge),
+//     _till / _until (upper bound: strict lt by default; le with switch upperBoundInclusive;
+//     ignored with ignoreUpperBound), _type, _outputFormat (application/fhir+ndjson,
+//     application/ndjson, ndjson), includeAssociatedData=_history (every stored version) and/or
+//     _deleted (deleted resources as soft-deleted versions with the Azure deleted-state
+//     extension), patient (Patient/Group level). _typeFilter, _elements, organizeOutputBy,
+//     allowPartialManifests, _maxCount are ignored with a warning in error[]. Unknown params → 400
+//     (warning with "Prefer: handling=lenient"). Group members come from Group.member.entity;
+//     the Patient compartment is Patient plus resources whose subject/patient references one.
+//     The snapshot is taken at kick-off: transactionTime = kick-off instant; resources with
+//     lastUpdated <= transactionTime are included. → 202 + Content-Location (absolute).
+//   GET /fhir/$export-status/:id        202 + X-Progress + Retry-After while running (exportPolls
+//                                       polls, default 1), then 200 application/json manifest:
+//                                       transactionTime, request, requiresAccessToken, output[]
+//                                       {type,url,count} (files of maxLinesPerFile lines, default
+//                                       1000, named <Type>-<n>.ndjson), error[], deleted[] (NDJSON
+//                                       of transaction Bundles with one DELETE entry each, for
+//                                       resources deleted in [_since, upper) that do not exist now)
+//   DELETE /fhir/$export-status/:id     202, later 404
+//   GET /fhir/$export-file/:jobId/:name.ndjson  application/fhir+ndjson; Range → 206 (416 when
+//                                       unsatisfiable); gzip when Accept-Encoding has gzip
+//
+// AZURE-STYLE $import
+//   POST /fhir/$import                  Parameters: inputFormat (application/fhir+ndjson), mode
+//     IncrementalLoad (default; keeps id, meta.versionId, meta.lastUpdated, versions go to history
+//     in lastUpdated order and the newest is current; a version carrying the Azure deleted-state
+//     extension deletes; a delete newer than every version keeps the resource deleted) | InitialLoad (new versionId and lastUpdated=now); input
+//     parts type + url (valueUri/valueString/valueUrl). Needs "Prefer: respond-async".
+//     → 202 + Content-Location /fhir/_operations/import/:id. The same payload returns the same job.
+//     Inputs are fetched with node:http(s) (any URL; no credentials sent, gzip accepted, redirects
+//     followed), parsed line by line; bad lines (invalid JSON, missing resourceType, type not the
+//     input's type, unknown type, bad id/meta) become OperationOutcomes whose diagnostics name the
+//     line number.
+//   GET /fhir/_operations/import/:id    202 (X-Progress, Retry-After) while running and for
+//                                       importPolls polls (default 1), then 200 application/json
+//                                       {transactionTime, request, output:[{type,count,inputUrl}],
+//                                       error:[{type:"OperationOutcome",count,inputUrl,url}]};
+//                                       400 OperationOutcome when an input could not be fetched
+//   DELETE /fhir/_operations/import/:id 202 (cancel), later 404
+//   GET /fhir/$import-errors/:id/:n.ndjson  error NDJSON of input n (1-based)
+//
+// TEST HOOKS (never need a token)
+//   POST /fhir/$admin/load              NDJSON body, streamed line by line: stores each resource
+//                                       keeping id and meta (versionId, lastUpdated) exactly →
+//                                       {"loaded":N,"errors":[{line,error}]} (first 1000 errors;
+//                                       errorCount when more)
+//   POST /fhir/$admin/reset             wipes resources, history, tombstones, import jobs and
+//                                       counters. Export jobs (and their files) are kept, so a test
+//                                       can export, reset and $import its own files; fault switches
+//                                       stay (clear them with faults {})
+//   GET  /fhir/$admin/stats             {requests:{"<METHOD> <route>":n}, exportKickoffs,
+//                                       exportJobs, importKickoffs, importJobs, loadedViaAdmin,
+//                                       resources:{type:n}, totalResources, tombstones, faults, ...}
+//   POST /fhir/$admin/faults            JSON object replacing all switches ({} clears);
+//                                       unknown names/wrong types → 400. GET returns them.
+//
+// SWITCHES (POST /fhir/$admin/faults). Counters (N) decrement as they fire.
+//   exportStatus429: N      next N export status polls → 429 + Retry-After
+//   exportTransient500: N   next N export status polls → 500, OperationOutcome issue.code transient
+//   slowExportPolls: N      export status stays 202 for N polls (instead of exportPolls)
+//   exportPolls: N          202 polls before an export completes (default 1)
+//   retryAfterSeconds: S    Retry-After on export/import status polls (default 1)
+//   download429: N          next N export file downloads → 429 + Retry-After: 1
+//   truncateFile: N         next N downloads send the full Content-Length, then half the bytes
+//                           (cut mid-line) and the socket is destroyed
+//   expireFiles: true       file URLs answer 410 until the status URL is re-read: the first
+//                           download of a job answers 410, and only URLs from a manifest read
+//                           after that work (they carry ?gen=N)
+//   maxLinesPerFile: N      lines per export file (default 1000)
+//   ignoreUpperBound: true  ignore _till/_until
+//   upperBoundInclusive: true  _till/_until are le (inclusive) instead of lt
+//   exportRequiresToken: true  kick-off, status and files need "Authorization: Bearer <accessToken>"
+//                           (401 otherwise); manifest requiresAccessToken: true
+//   accessToken: "s"        token for exportRequiresToken (default "test-token")
+//   bearerToken: "s"        every /fhir route except $admin needs "Authorization: Bearer s"
+//   import423: N            next N $import kick-offs → 423 (OperationOutcome lock-error)
+//   import413: N            next N $import kick-offs → 413
+//   importTransient500: N   next N $import requests (kick-off or status) → 500 issue.code transient
+//   slowImportPolls: N      import status stays 202 for at least N polls
+//   importPolls: N          202 polls before a finished import reports 200 (default 1)
+//   (search faults hit result pages only, never _summary=count / _count=0 probes)
+//   searchPage500: N        next N searches → 500
+//   search429: N            next N searches → 429 + Retry-After: 1
+//   badJsonSearchPage: N    next N searches → 200 with a body that is not valid JSON
+//   putReject: ["Patient/abc", ...]  PUTs of these targets → 400 OperationOutcome "... rejected by
+//                           fault switch" (batch entries; a transaction containing one fails whole;
+//                           direct PUTs too)
+
+import http from 'node:http';
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  process.stderr.write(
+    `fhir-server: Node ${process.versions.node} is too old; @medplum 4.5.2 needs Node ^20.19.0 || >=22.12.0\n`
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opts = { port: 0, host: '127.0.0.1', name: 'fhir', verbose: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--port') opts.port = Number(val());
+    else if (a === '--host') opts.host = val();
+    else if (a === '--name') opts.name = val();
+    else if (a === '--verbose') opts.verbose = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error('--port must be 0..65535');
+  if (opts.host !== '127.0.0.1') throw new Error(`--host must be 127.0.0.1 (got "${opts.host}"); this server binds loopback only`);
+  return opts;
+}
+
+let opts;
+try {
+  opts = parseArgs(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`fhir-server: ${err.message}\n`);
+  process.exit(2);
+}
+
+const log = (msg) => process.stderr.write(`[${opts.name}] ${msg}\n`);
+let createApp;
+try {
+  ({ createApp } = await import('./app.mjs'));
+} catch (err) {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && /@medplum/.test(err.message)) {
+    process.stderr.write(`fhir-server: @medplum packages are not installed; run "npm ci" in ${import.meta.dirname ?? 'tests/servers'}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+const t0 = Date.now();
+const app = createApp({ name: opts.name, log });
+log(`definitions indexed in ${Date.now() - t0} ms`);
+
+const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 5000 }, (req, res) => {
+  if (opts.verbose) {
+    const start = Date.now();
+    res.on('finish', () => log(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - start}ms`));
+  }
+  app.handle(req, res, server.address()?.port);
+});
+
+server.on('error', (err) => {
+  log(`server error: ${err.message}`);
+  process.exit(1);
+});
+
+server.listen(opts.port, opts.host, () => {
+  const { port } = server.address();
+  process.stdout.write(`LISTENING ${port}\n`);
+  log(`listening on http://${opts.host}:${port}/fhir`);
+});
+
+let closing = false;
+function shutdown(sig) {
+  if (closing) return;
+  closing = true;
+  log(`${sig}: closing`);
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
