@@ -17,7 +17,7 @@ std::string Describe(const store::Window& w) {
 }  // namespace
 
 Runner::Runner(const MigrationOptions& options, store::StateStore& store, Planner& planner,
-               SearchExtractor& extractor, RestLoader& loader, ProgressSink& sink,
+               Extractor& extractor, RestLoader& loader, ProgressSink& sink,
                env::Clock& clock)
     : options_(options),
       store_(store),
@@ -127,7 +127,7 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
   sink_.OnWindowStarted(w);
 
   auto session = loader_.Begin(w.id);
-  auto extracted = extractor_.Extract(w, types, *session);
+  auto extracted = extractor_.ExtractWindow(w, types, *session);
   base::Result<LoadTotals> totals = extracted.ok() ? session->Finish() : base::Result<LoadTotals>(extracted.error());
   session.reset();
   if (!extracted.ok() && totals.ok()) totals = extracted.error();
@@ -140,6 +140,8 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
     }
     return RecordFailure(w, totals.error(), summary);
   }
+  // The extractor may have recorded export state on the window.
+  if (auto fresh = store_.GetWindow(w.id); fresh.ok()) w = *fresh;
   FM_TRY_STATUS(RecordSuccess(w, types, *extracted, *totals));
   static std::mutex summary_mu;
   std::lock_guard lock(summary_mu);
@@ -150,16 +152,17 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
 }
 
 base::Status Runner::RecordSuccess(store::Window& w, const std::vector<std::string>& types,
-                                   const std::vector<int64_t>& extracted,
+                                   const std::map<std::string, int64_t>& extracted,
                                    const LoadTotals& totals) {
   std::optional<base::Instant> watermark;
   FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
     std::map<std::string, store::TypeCounts> counts = totals.by_type;
     int64_t extracted_total = 0;
-    for (size_t i = 0; i < types.size() && i < extracted.size(); ++i) {
-      counts[types[i]].resource_type = types[i];
-      counts[types[i]].extracted += extracted[i];
-      extracted_total += extracted[i];
+    (void)types;
+    for (const auto& [type, n] : extracted) {
+      counts[type].resource_type = type;
+      counts[type].extracted += n;
+      extracted_total += n;
     }
     for (const auto& [type, c] : counts) {
       if (c.extracted || c.loaded || c.failed) FM_TRY_STATUS(store_.AddCounts(w.id, c));

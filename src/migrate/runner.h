@@ -13,7 +13,7 @@
 #include "migrate/planner.h"
 #include "migrate/progress.h"
 #include "migrate/rest_loader.h"
-#include "migrate/search_extractor.h"
+#include "migrate/extractor.h"
 #include "store/state_store.h"
 
 namespace fm::migrate {
@@ -35,7 +35,7 @@ inline constexpr const char* kHaltedPrefix = "migration is halted";
 class Runner {
  public:
   Runner(const MigrationOptions& options, store::StateStore& store, Planner& planner,
-         SearchExtractor& extractor, RestLoader& loader, ProgressSink& sink, env::Clock& clock);
+         Extractor& extractor, RestLoader& loader, ProgressSink& sink, env::Clock& clock);
 
   // Plans, then loads every planned window; failed windows are retried after
   // their backoff within this run. Returns when all are loaded, on halt
@@ -50,14 +50,15 @@ class Runner {
   base::Status AttemptWindow(store::Window w, const std::vector<std::string>& types,
                              RunSummary& summary);
   base::Status RecordSuccess(store::Window& w, const std::vector<std::string>& types,
-                             const std::vector<int64_t>& extracted, const LoadTotals& totals);
+                             const std::map<std::string, int64_t>& extracted,
+                             const LoadTotals& totals);
   base::Status RecordFailure(store::Window& w, const base::Error& error, RunSummary& summary);
   base::Millis Backoff(int attempts) const;
 
   MigrationOptions options_;
   store::StateStore& store_;
   Planner& planner_;
-  SearchExtractor& extractor_;
+  Extractor& extractor_;
   RestLoader& loader_;
   ProgressSink& sink_;
   env::Clock& clock_;

@@ -30,6 +30,14 @@ base::Result<std::vector<int64_t>> SearchExtractor::Extract(const store::Window&
   return counts;
 }
 
+base::Result<std::map<std::string, int64_t>> SearchExtractor::ExtractWindow(
+    store::Window& window, const std::vector<std::string>& types, ResourceConsumer& out) {
+  FM_ASSIGN_OR_RETURN(auto counts, Extract(window, types, out));
+  std::map<std::string, int64_t> by_type;
+  for (size_t i = 0; i < types.size(); ++i) by_type[types[i]] += counts[i];
+  return by_type;
+}
+
 base::Result<int64_t> SearchExtractor::ExtractType(const store::Window& window,
                                                    const std::string& type,
                                                    ResourceConsumer& out) {

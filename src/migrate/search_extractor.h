@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fhir/client.h"
+#include "migrate/extractor.h"
 #include "migrate/options.h"
 #include "migrate/progress.h"
 #include "migrate/resource.h"
@@ -21,7 +22,7 @@
 
 namespace fm::migrate {
 
-class SearchExtractor {
+class SearchExtractor : public Extractor {
  public:
   SearchExtractor(fhir::Client& source, const SearchOptions& options, ProgressSink& sink);
 
@@ -30,6 +31,10 @@ class SearchExtractor {
   base::Result<std::vector<int64_t>> Extract(const store::Window& window,
                                              const std::vector<std::string>& types,
                                              ResourceConsumer& out);
+
+  base::Result<std::map<std::string, int64_t>> ExtractWindow(
+      store::Window& window, const std::vector<std::string>& types,
+      ResourceConsumer& out) override;
 
  private:
   base::Result<int64_t> ExtractType(const store::Window& window, const std::string& type,
