@@ -12,6 +12,7 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libfmt-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -11,8 +11,11 @@ std::unique_ptr<App> BuildApp(Config config, migrate::ProgressSink& retry_sink) 
   app->clock = env::NewSystemClock();
   app->fs = env::NewPosixFileSystem();
   app->curl = http::NewCurlTransport(app->config.curl);
+  app->counting = std::make_unique<http::CountingTransport>(*app->curl);
+  app->counting->AddServer("source", app->config.source.url);
+  app->counting->AddServer("destination", app->config.destination.url);
   app->retrying = http::NewRetryingTransport(
-      *app->curl, *app->clock, app->config.retry, [&retry_sink](const http::RetryEvent& e) {
+      *app->counting, *app->clock, app->config.retry, [&retry_sink](const http::RetryEvent& e) {
         std::string reason = e.reason;
         if (e.clamped) {
           reason += " (server asked to wait " + base::FormatDuration(e.requested) +
@@ -20,11 +23,28 @@ std::unique_ptr<App> BuildApp(Config config, migrate::ProgressSink& retry_sink) 
         }
         retry_sink.OnRetryScheduled(e.url, e.delay, reason);
       });
-  app->source = std::make_unique<fhir::Client>("source", app->config.source.url, *app->retrying,
+  const Config& c = app->config;
+  app->source_auth = auth::NewTokenProvider(c.source.auth, "source.auth", c.source.url,
+                                            *app->retrying, *app->clock);
+  app->destination_auth = auth::NewTokenProvider(c.destination.auth, "destination.auth",
+                                                 c.destination.url, *app->retrying, *app->clock);
+  app->source_transport =
+      auth::NewAuthorizingTransport(*app->retrying, *app->source_auth, c.source.url);
+  app->destination_transport =
+      auth::NewAuthorizingTransport(*app->retrying, *app->destination_auth, c.destination.url);
+  app->source = std::make_unique<fhir::Client>("source", c.source.url, *app->source_transport,
                                                *app->clock);
-  app->destination = std::make_unique<fhir::Client>("destination", app->config.destination.url,
-                                                    *app->retrying, *app->clock);
+  app->destination = std::make_unique<fhir::Client>("destination", c.destination.url,
+                                                    *app->destination_transport, *app->clock);
   return app;
+}
+
+auth::AuthHeaderFn SourceAuthHeader(App& app) {
+  return auth::AuthHeaderFor(*app.source_auth, app.config.source.url);
+}
+
+auth::AuthHeaderFn DestinationAuthHeader(App& app) {
+  return auth::AuthHeaderFor(*app.destination_auth, app.config.destination.url);
 }
 
 base::Status OpenStore(App& app, bool read_only) {

@@ -3,10 +3,13 @@
 
 #include <memory>
 
+#include "auth/authorizing_transport.h"
+#include "auth/token_provider.h"
 #include "cli/config.h"
 #include "env/clock.h"
 #include "env/file_system.h"
 #include "fhir/client.h"
+#include "http/counting_transport.h"
 #include "http/retry.h"
 #include "http/transport.h"
 #include "migrate/progress.h"
@@ -19,7 +22,14 @@ struct App {
   std::unique_ptr<env::Clock> clock;
   std::unique_ptr<env::FileSystem> fs;
   std::unique_ptr<http::Transport> curl;
+  std::unique_ptr<http::CountingTransport> counting;  // requests by server and status (/metrics)
   std::unique_ptr<http::Transport> retrying;
+  // Per server: credentials and the transport that adds them (curl →
+  // retrying → authorizing). Token requests go through `retrying`.
+  std::unique_ptr<auth::TokenProvider> source_auth;
+  std::unique_ptr<auth::TokenProvider> destination_auth;
+  std::unique_ptr<http::Transport> source_transport;
+  std::unique_ptr<http::Transport> destination_transport;
   std::unique_ptr<fhir::Client> source;
   std::unique_ptr<fhir::Client> destination;
   std::unique_ptr<store::StateStore> store;  // null until OpenStore
@@ -27,6 +37,11 @@ struct App {
 
 // Wires transports and clients; `retry_sink` hears every retry.
 std::unique_ptr<App> BuildApp(Config config, migrate::ProgressSink& retry_sink);
+
+// For code that follows URLs a server hands back (bulk status and files):
+// the Authorization value for a URL on that server's own origin only.
+auth::AuthHeaderFn SourceAuthHeader(App& app);
+auth::AuthHeaderFn DestinationAuthHeader(App& app);
 
 // Opens (creating when writable) the SQLite state store of the config.
 base::Status OpenStore(App& app, bool read_only);

@@ -60,6 +60,7 @@ int CmdCheck(const Context& ctx) {
   }
   std::printf("state:      %s\n", app->config.state_path.c_str());
   if (app->config.insecure) std::printf("WARNING:    http.insecure is on: TLS is not verified\n");
+  for (const auto& w : app->config.warnings) std::printf("WARNING:    %s\n", w.c_str());
   return kExitOk;
 }
 

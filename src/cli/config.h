@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/token_provider.h"
 #include "base/result.h"
 #include "http/retry.h"
 #include "http/transport.h"
@@ -16,6 +17,16 @@ namespace fm::cli {
 
 struct ServerConfig {
   std::string url;  // FHIR base, e.g. https://host/fhir (path kept)
+  auth::AuthOptions auth;  // <server>.auth.* keys
+};
+
+// verify.* keys (docs/verification.md).
+struct VerifyConfig {
+  std::vector<std::string> types;   // empty: migration.types, else all with data
+  std::vector<std::string> ignore;  // JSON Pointers
+  bool history = false;
+  int page_size = 1000;
+  std::string spill_dir;
 };
 
 struct Config {
@@ -29,6 +40,13 @@ struct Config {
   bool insecure = false;
   std::string log_level = "info";
   std::string log_format = "text";  // text | json
+  // security.allowed_origins: storage origins (besides each server's own) that
+  // status and file URLs may point to.
+  std::vector<std::string> allowed_origins;
+  // Found while loading (e.g. a config file or secret file readable by
+  // others); logged by the commands on start.
+  std::vector<std::string> warnings;
+  VerifyConfig verify;
 };
 
 struct ConfigSources {

@@ -1,8 +1,12 @@
 // The one table of configuration keys: name, default, meaning, and how the
 // value lands in Config. Everything else (TOML, environment, flags, `init`,
 // docs/configuration.md) is derived from it.
+#include <sys/stat.h>
+
 #include <charconv>
 #include <cstdlib>
+#include <deque>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <toml++/toml.h>
@@ -114,6 +118,69 @@ Setter ListField(std::function<void(Config&, std::vector<std::string>)> put) {
   };
 }
 
+// <server>.auth.* for one server. Names live in a deque (stable addresses).
+void AddAuthKeys(std::vector<Key>& keys, const std::string& server,
+                 ServerConfig Config::*member) {
+  static std::deque<std::string> names;
+  using Field = std::string auth::AuthOptions::*;
+  struct Spec {
+    const char* key;
+    const char* default_value;
+    const char* meaning;
+    Field field;
+  };
+  static const Spec specs[] = {
+      {"kind", "none",
+       "none, bearer, basic, client_credentials, smart (SMART Backend Services) or managed_identity",
+       &auth::AuthOptions::kind},
+      {"token_url", "",
+       "OAuth2 token endpoint (client_credentials; smart: discovered from "
+       "[base]/.well-known/smart-configuration when empty)",
+       &auth::AuthOptions::token_url},
+      {"client_id", "", "OAuth2 client id (client_credentials, smart: also the JWT iss and sub)",
+       &auth::AuthOptions::client_id},
+      {"scope", "", "requested scope, e.g. system/*.read or https://<fhir-host>/.default",
+       &auth::AuthOptions::scope},
+      {"resource", "", "requested resource (Entra ID v1 shape; managed_identity: required)",
+       &auth::AuthOptions::resource},
+      {"client_auth", "client_secret_post", "client_secret_post or client_secret_basic",
+       &auth::AuthOptions::client_auth},
+      {"client_secret_env", "", "NAME of the environment variable holding the client secret",
+       &auth::AuthOptions::client_secret_env},
+      {"client_secret_file", "", "file holding the client secret (keep it 0600)",
+       &auth::AuthOptions::client_secret_file},
+      {"token_env", "", "bearer: NAME of the environment variable holding the token",
+       &auth::AuthOptions::token_env},
+      {"token_file", "", "bearer: file holding the token", &auth::AuthOptions::token_file},
+      {"username", "", "basic: user name", &auth::AuthOptions::username},
+      {"password_env", "", "basic: NAME of the environment variable holding the password",
+       &auth::AuthOptions::password_env},
+      {"password_file", "", "basic: file holding the password", &auth::AuthOptions::password_file},
+      {"private_key_file", "", "smart: PEM private key (RSA for RS384, P-384 for ES384; 0600)",
+       &auth::AuthOptions::private_key_file},
+      {"kid", "", "smart: key id of the key in the registered JWKS", &auth::AuthOptions::kid},
+      {"alg", "RS384", "smart: RS384 or ES384", &auth::AuthOptions::alg},
+      {"imds_url", "http://169.254.169.254/metadata/identity/oauth2/token",
+       "managed_identity: instance metadata token endpoint", &auth::AuthOptions::imds_url},
+      {"identity_client_id", "", "managed_identity: client id of a user-assigned identity",
+       &auth::AuthOptions::identity_client_id},
+  };
+  for (const auto& spec : specs) {
+    names.push_back(server + ".auth." + spec.key);
+    Field field = spec.field;
+    keys.push_back({names.back().c_str(), spec.default_value, spec.meaning,
+                    StringField([member, field](Config& c, const std::string& v) {
+                      (c.*member).auth.*field = v;
+                    })});
+  }
+  names.push_back(server + ".auth.refresh_skew");
+  keys.push_back({names.back().c_str(), "60s",
+                  "renew a token this long before it expires (at most half its lifetime)",
+                  DurationField([member](Config& c, base::Millis d) {
+                    (c.*member).auth.refresh_skew = d;
+                  })});
+}
+
 const std::vector<Key>& Keys() {
   using migrate::ExtractMode;
   using migrate::LoadMode;
@@ -139,12 +206,14 @@ const std::vector<Key>& Keys() {
        DurationField([](Config& c, base::Millis d) { c.migration.plan.safety_lag = d; })},
       {"migration.types", "", "resource types to migrate (comma list); empty = all with data",
        ListField([](Config& c, auto v) { c.migration.plan.types = std::move(v); })},
-      {"migration.extract", "search", "how to read the source: search",
+      {"migration.extract", "search", "how to read the source: search or bulk ($export)",
        [](Config& c, const std::string& v) -> Status {
          if (v == "search") {
            c.migration.extract = ExtractMode::kSearch;
+         } else if (v == "bulk") {
+           c.migration.extract = ExtractMode::kBulk;
          } else {
-           return Bad("'" + v + "' is not supported (use search)");
+           return Bad("'" + v + "' is not supported (use search or bulk)");
          }
          return base::Ok();
        }},
@@ -167,9 +236,97 @@ const std::vector<Key>& Keys() {
       {"migration.windows_in_flight", "1", "windows extracted and loaded at the same time",
        IntField([](Config& c, int64_t n) { c.migration.run.windows_in_flight = static_cast<int>(n); },
                 1, 64)},
+      {"migration.propagate_deletes", "false",
+       "apply hard deletes on the destination (type _history for search, deleted[] for bulk)",
+       BoolField([](Config& c, bool b) {
+         c.migration.search.deletes = b;
+         c.migration.run.propagate_deletes = b;
+       })},
+      {"migration.pause", "", "daily UTC hours when no new window starts, e.g. 08-17 (may wrap: 22-06)",
+       [](Config& c, const std::string& v) -> Status {
+         c.migration.run.pause_from_hour = c.migration.run.pause_to_hour = 0;
+         if (v.empty()) return base::Ok();
+         int64_t from = 0, to = 0;
+         auto dash = v.find('-');
+         if (dash == std::string::npos || !ParseInt(v.substr(0, dash), 0, 23, from).ok() ||
+             !ParseInt(v.substr(dash + 1), 0, 24, to).ok()) {
+           return Bad("'" + v + "' is not HH-HH (UTC hours, e.g. 08-17)");
+         }
+         c.migration.run.pause_from_hour = static_cast<int>(from);
+         c.migration.run.pause_to_hour = static_cast<int>(to % 24);
+         return base::Ok();
+       }},
+      {"conformance.enabled", "true", "copy conformance resources before the first window",
+       BoolField([](Config& c, bool b) { c.migration.conformance.enabled = b; })},
+      {"conformance.types", "SearchParameter",
+       "conformance types to copy first (custom SearchParameters; add StructureDefinition, ValueSet, CodeSystem)",
+       ListField([](Config& c, auto v) { c.migration.conformance.types = std::move(v); })},
       {"search.page_size", "500", "_count of source search pages",
        IntField([](Config& c, int64_t n) { c.migration.search.page_size = static_cast<int>(n); },
                 1, 10000)},
+      {"bulk.level", "system", "$export level: system, patient or group",
+       [](Config& c, const std::string& v) -> Status {
+         if (v != "system" && v != "patient" && v != "group") return Bad("use system, patient or group");
+         c.migration.bulk.level = v;
+         return base::Ok();
+       }},
+      {"bulk.group_id", "", "Group id for bulk.level = group",
+       StringField([](Config& c, const std::string& v) { c.migration.bulk.group_id = v; })},
+      {"bulk.method", "get", "$export kick-off: get (query parameters) or post (Parameters body)",
+       [](Config& c, const std::string& v) -> Status {
+         if (v != "get" && v != "post") return Bad("use get or post");
+         c.migration.bulk.post = v == "post";
+         return base::Ok();
+       }},
+      {"bulk.upper_bound_param", "_till",
+       "upper-bound parameter: _till (Azure), _until (Bulk Data 3.0) or none (windows then end at "
+       "the export's transactionTime)",
+       [](Config& c, const std::string& v) -> Status {
+         if (v != "_till" && v != "_until" && v != "none") return Bad("use _till, _until or none");
+         c.migration.bulk.upper_bound_param = v == "none" ? "" : v;
+         return base::Ok();
+       }},
+      {"bulk.upper_bound_inclusive", "false",
+       "the server compares the upper bound with le (Azure): send till - 1 ms",
+       BoolField([](Config& c, bool b) { c.migration.bulk.upper_bound_inclusive = b; })},
+      {"bulk.type_filter", "", "_typeFilter values (comma list)",
+       ListField([](Config& c, auto v) { c.migration.bulk.type_filter = std::move(v); })},
+      {"bulk.include_associated_data", "", "includeAssociatedData values (comma list)",
+       ListField([](Config& c, auto v) { c.migration.bulk.include_associated_data = std::move(v); })},
+      {"bulk.extra_params", "", "extra kick-off parameters, name=value comma list (e.g. _maxCount=5000)",
+       [](Config& c, const std::string& v) -> Status {
+         c.migration.bulk.extra_params.clear();
+         for (auto part : base::Split(v, ',')) {
+           auto t = base::Trim(part);
+           if (t.empty()) continue;
+           auto eq = t.find('=');
+           if (eq == std::string_view::npos || eq == 0) return Bad("'" + std::string(t) + "' is not name=value");
+           c.migration.bulk.extra_params.emplace_back(std::string(t.substr(0, eq)),
+                                                      std::string(t.substr(eq + 1)));
+         }
+         return base::Ok();
+       }},
+      {"bulk.per_type", "false", "one $export per resource type (not implemented yet: must be false)",
+       [](Config& c, const std::string& v) -> Status {
+         if (v == "true") return Bad("per-type exports are not implemented yet");
+         if (v != "false") return Bad("use true or false");
+         c.migration.bulk.per_type = false;
+         return base::Ok();
+       }},
+      {"bulk.parallel_downloads", "4", "export files downloaded at the same time",
+       IntField([](Config& c, int64_t n) { c.migration.bulk.parallel_downloads = static_cast<int>(n); },
+                1, 64)},
+      {"bulk.poll_interval", "1s", "first delay between export status polls (doubles)",
+       DurationField([](Config& c, base::Millis d) { c.migration.bulk.poll_interval = d; })},
+      {"bulk.max_poll_interval", "5m",
+       "longest delay between polls; a longer Retry-After is clamped to it (and logged)",
+       DurationField([](Config& c, base::Millis d) { c.migration.bulk.max_poll_interval = d; })},
+      {"bulk.delete_status_url", "true", "DELETE the export status URL once every file is staged",
+       BoolField([](Config& c, bool b) { c.migration.bulk.delete_status_url = b; })},
+      {"staging.dir", "", "where export files are staged (0700); empty = \"staging\" next to the state file",
+       StringField([](Config& c, const std::string& v) { c.migration.bulk.staging_dir = v; })},
+      {"staging.keep_files", "false", "keep staged files after they are loaded (debugging)",
+       BoolField([](Config& c, bool b) { c.migration.bulk.keep_files = b; })},
       {"rest.batch_size", "100", "entries per destination Bundle",
        IntField([](Config& c, int64_t n) { c.migration.rest.batch_size = static_cast<int>(n); }, 1,
                 10000)},
@@ -213,8 +370,42 @@ const std::vector<Key>& Keys() {
          c.log_format = v;
          return base::Ok();
        }},
+      {"security.allowed_origins", "",
+       "storage origins (comma list, e.g. https://acct.blob.core.windows.net or "
+       "https://*.blob.core.windows.net) that bulk status and file URLs may use besides the "
+       "server's own",
+       ListField([](Config& c, auto v) { c.allowed_origins = std::move(v); })},
+      {"verify.types", "", "types the verify checks compare (comma list); empty = migration.types, "
+       "or every type with data on either side",
+       ListField([](Config& c, auto v) { c.verify.types = std::move(v); })},
+      {"verify.ignore", "/meta/versionId,/meta/lastUpdated,/meta/source",
+       "JSON Pointers left out when verify compares resources (deep and full checks)",
+       [](Config& c, const std::string& v) -> Status {
+         std::vector<std::string> items;
+         for (auto part : base::Split(v, ',')) {
+           auto t = base::Trim(part);
+           if (t.empty()) continue;
+           if (t[0] != '/') return Bad("'" + std::string(t) + "' is not a JSON Pointer (starts with /)");
+           items.emplace_back(t);
+         }
+         c.verify.ignore = std::move(items);
+         return base::Ok();
+       }},
+      {"verify.history", "false",
+       "surface check: also compare _history counts (skipped where a server lacks type history)",
+       BoolField([](Config& c, bool b) { c.verify.history = b; })},
+      {"verify.page_size", "1000", "_count of the pages the full check reads",
+       IntField([](Config& c, int64_t n) { c.verify.page_size = static_cast<int>(n); }, 1, 10000)},
+      {"verify.spill_dir", "", "directory of the full check's temporary file; empty = $TMPDIR or /tmp",
+       StringField([](Config& c, const std::string& v) { c.verify.spill_dir = v; })},
   };
-  return keys;
+  static const std::vector<Key> all = [] {
+    std::vector<Key> out = keys;
+    AddAuthKeys(out, "source", &Config::source);
+    AddAuthKeys(out, "destination", &Config::destination);
+    return out;
+  }();
+  return all;
 }
 
 const Key* FindKey(const std::string& name) {
@@ -224,9 +415,25 @@ const Key* FindKey(const std::string& name) {
   return nullptr;
 }
 
+// A key that would carry a secret value itself (client_secret, password, ...).
+bool IsSecretKey(const std::string& key) {
+  std::string last = key.substr(key.rfind('.') + 1);
+  for (const char* word : {"secret", "client_secret", "password", "token", "access_token",
+                           "private_key", "assertion", "api_key", "sas"}) {
+    if (last == word) return true;
+  }
+  return false;
+}
+
 Status Apply(Config& config, const std::string& key, const std::string& value,
              const std::string& origin) {
   const Key* k = FindKey(key);
+  if (!k && IsSecretKey(key)) {
+    return Bad(origin + ": '" + key +
+               "': secrets are never taken from the command line, the environment override or "
+               "the config file; name an environment variable (" + key +
+               "_env) or a file (" + key + "_file) that holds it");
+  }
   if (!k) return Bad(origin + ": unknown configuration key '" + key + "'");
   Status s = k->set(config, value);
   if (!s.ok()) return Bad(origin + ": " + key + ": " + s.error().message);
@@ -251,7 +458,43 @@ std::optional<std::string> NodeText(const toml::node& node) {
   return std::nullopt;
 }
 
+// [section] and nested [section.sub] tables (e.g. [source.auth]).
+Status ApplyTable(Config& config, const toml::table& table, const std::string& prefix,
+                  const std::string& path, int depth) {
+  for (const auto& [name, value] : table) {
+    std::string key = prefix + "." + std::string(name.str());
+    if (const toml::table* sub = value.as_table()) {
+      if (depth >= 3) return Bad(path + ": " + key + ": tables nested too deeply");
+      FM_TRY_STATUS(ApplyTable(config, *sub, key, path, depth + 1));
+      continue;
+    }
+    auto text = NodeText(value);
+    if (!text) return Bad(path + ": " + key + ": unsupported value type");
+    FM_TRY_STATUS(Apply(config, key, *text, path));
+  }
+  return base::Ok();
+}
+
+// TOML forbids control characters other than tab and newlines: refuse them
+// with the line number before parsing (binary junk gets a clear error).
+Status CheckControlCharacters(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Bad(path + ": cannot read the configuration file");
+  int line = 1;
+  char ch = 0;
+  while (in.get(ch)) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u == '\n') ++line;
+    if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7F) {
+      return Bad(path + ":" + std::to_string(line) + ": control character " +
+                 std::to_string(u) + " is not allowed in TOML");
+    }
+  }
+  return base::Ok();
+}
+
 Status ApplyFile(Config& config, const std::string& path) {
+  FM_TRY_STATUS(CheckControlCharacters(path));
   toml::table table;
   try {
     table = toml::parse_file(path);
@@ -262,14 +505,35 @@ Status ApplyFile(Config& config, const std::string& path) {
   for (const auto& [section, node] : table) {
     const toml::table* inner = node.as_table();
     if (!inner) return Bad(path + ": '" + std::string(section.str()) + "' must be a [section]");
-    for (const auto& [name, value] : *inner) {
-      std::string key = std::string(section.str()) + "." + std::string(name.str());
-      auto text = NodeText(value);
-      if (!text) return Bad(path + ": " + key + ": unsupported value type");
-      FM_TRY_STATUS(Apply(config, key, *text, path));
-    }
+    FM_TRY_STATUS(ApplyTable(config, *inner, std::string(section.str()), path, 1));
   }
   return base::Ok();
+}
+
+bool ReadableByOthers(const std::string& path) {
+  struct stat st {};
+  return !path.empty() && ::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO));
+}
+
+// Warns when secrets (or the config naming them) can be read by other users.
+void AddPermissionWarnings(Config& config, const ConfigSources& sources) {
+  bool has_auth = false;
+  for (const ServerConfig* server : {&config.source, &config.destination}) {
+    const auth::AuthOptions& a = server->auth;
+    if (a.kind != "none") has_auth = true;
+    for (const std::string* file :
+         {&a.client_secret_file, &a.token_file, &a.password_file, &a.private_key_file}) {
+      if (ReadableByOthers(*file)) {
+        config.warnings.push_back("secret file " + *file +
+                                  " is readable by group or others: chmod 600 it");
+      }
+    }
+  }
+  if (has_auth && sources.file && ReadableByOthers(*sources.file)) {
+    config.warnings.push_back("config file " + *sources.file +
+                              " configures credentials and is readable by group or others: "
+                              "chmod 600 it");
+  }
 }
 
 }  // namespace
@@ -314,6 +578,14 @@ base::Result<Config> LoadConfig(const ConfigSources& sources) {
   if (config.migration.plan.min_window > config.migration.plan.window) {
     return Bad("migration.min_window is longer than migration.window");
   }
+  FM_TRY_STATUS(auth::ValidateAuthOptions(config.source.auth, "source.auth"));
+  FM_TRY_STATUS(auth::ValidateAuthOptions(config.destination.auth, "destination.auth"));
+  for (const auto& origin : config.allowed_origins) {
+    if (!base::StartsWith(origin, "https://") && !base::StartsWith(origin, "http://")) {
+      return Bad("security.allowed_origins: '" + origin + "' is not an http(s) origin");
+    }
+  }
+  AddPermissionWarnings(config, sources);
   config.curl.verify_tls = !config.insecure;
   return config;
 }
@@ -326,12 +598,12 @@ std::string ExampleConfig() {
   std::string section;
   for (const auto& k : Keys()) {
     std::string name = k.name;
-    std::string sec = name.substr(0, name.find('.'));
+    std::string sec = name.substr(0, name.rfind('.'));  // [source.auth] for source.auth.kind
     if (sec != section) {
       section = sec;
       out += "\n[" + section + "]\n";
     }
-    std::string key = name.substr(name.find('.') + 1);
+    std::string key = name.substr(name.rfind('.') + 1);
     std::string value = k.default_value;
     bool numeric = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
     bool boolean = value == "true" || value == "false";

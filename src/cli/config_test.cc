@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -76,6 +77,72 @@ TEST(ConfigTest, TheExampleConfigLoadsBack) {
   auto c = LoadConfig(Sources(file));
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->source.url, "http://127.0.0.1:8080/fhir");
+}
+
+TEST(ConfigAuthTest, NestedAuthTablesAndDottedKeysLoad) {
+  std::string file = WriteTemp(
+      "[source]\nurl = \"https://a/fhir\"\n[source.auth]\nkind = \"smart\"\n"
+      "client_id = \"c\"\nscope = \"system/*.read\"\nprivate_key_file = \"/k.pem\"\n"
+      "alg = \"ES384\"\n[destination]\nurl = \"https://b/fhir\"\n"
+      "auth.kind = \"client_credentials\"\nauth.token_url = \"https://login/t\"\n"
+      "auth.client_id = \"d\"\nauth.client_secret_env = \"DEST_SECRET\"\n"
+      "[security]\nallowed_origins = [\"https://*.blob.core.windows.net\"]\n");
+  auto c = LoadConfig(Sources(file));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->source.auth.kind, "smart");
+  EXPECT_EQ(c->source.auth.alg, "ES384");
+  EXPECT_EQ(c->destination.auth.client_secret_env, "DEST_SECRET");
+  EXPECT_EQ(c->allowed_origins, std::vector<std::string>{"https://*.blob.core.windows.net"});
+  EXPECT_TRUE(c->warnings.empty());  // mkstemp files are 0600
+  chmod(file.c_str(), 0644);
+  auto loose = LoadConfig(Sources(file));
+  ASSERT_TRUE(loose.ok());
+  ASSERT_EQ(loose->warnings.size(), 1u);
+  EXPECT_NE(loose->warnings[0].find("readable by group or others"), std::string::npos);
+}
+
+TEST(ConfigAuthTest, SecretsAreRefusedAsValuesAndIncompleteAuthIsReported) {
+  std::vector<std::string> o = kUrls;
+  o.push_back("source.auth.client_secret=hunter2");
+  auto c = LoadConfig(Sources(std::nullopt, o));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("never taken from the command line"), std::string::npos);
+  EXPECT_EQ(c.error().message.find("hunter2"), std::string::npos);
+  o = kUrls;
+  o.push_back("destination.auth.password=x");
+  EXPECT_FALSE(LoadConfig(Sources(std::nullopt, o)).ok());
+  o = kUrls;
+  o.push_back("source.auth.kind=client_credentials");
+  auto incomplete = LoadConfig(Sources(std::nullopt, o));
+  ASSERT_FALSE(incomplete.ok());
+  EXPECT_NE(incomplete.error().message.find("source.auth.token_url is required"),
+            std::string::npos)
+      << incomplete.error().message;
+  o = kUrls;
+  o.push_back("source.auth.kind=kerberos");
+  EXPECT_FALSE(LoadConfig(Sources(std::nullopt, o)).ok());
+  o = kUrls;
+  o.push_back("security.allowed_origins=ftp://x");
+  EXPECT_FALSE(LoadConfig(Sources(std::nullopt, o)).ok());
+}
+
+// docs/configuration.md embeds the generated reference; regenerate it with
+// `fhir-migrate init --reference` when a key changes.
+TEST(ConfigTest, TheConfigurationDocListsEveryKey) {
+  const char* src = std::getenv("FM_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  std::ifstream in(std::string(src) + "/docs/configuration.md");
+  std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(doc.find(ConfigReferenceMarkdown()), std::string::npos)
+      << "docs/configuration.md is out of date: paste `fhir-migrate init --reference` into it";
+}
+
+TEST(ConfigAuthTest, ControlCharactersAreRefusedBeforeParsing) {
+  std::string file = WriteTemp(std::string("[source]\nurl = \"http://a\"\n[\x05\0\0\0ce.auth]\n", 30));
+  auto c = LoadConfig(Sources(file, kUrls));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find(":3: control character 5"), std::string::npos)
+      << c.error().message;
 }
 
 TEST(ConfigTest, EnvironmentNames) {

@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "http/url_parts.h"
+
 namespace fm::cli {
 
 std::string JsonEscape(const std::string& text) {
@@ -33,6 +35,7 @@ std::string JsonEscape(const std::string& text) {
 struct Log::Impl {
   std::shared_ptr<spdlog::logger> logger;
   bool json = false;
+  std::function<void()> before, after;
 };
 
 namespace {
@@ -64,16 +67,29 @@ Log::Log(const std::string& format, const std::string& level) : impl_(std::make_
 
 Log::~Log() = default;
 
-void Log::Write(LogLevel level, const std::string& message, const std::string& window) {
+void Log::SetWriteHooks(std::function<void()> before, std::function<void()> after) {
+  impl_->before = std::move(before);
+  impl_->after = std::move(after);
+}
+
+void Log::Write(LogLevel level, const std::string& message, const std::string& window,
+                const std::string& job) {
+  if (!impl_->logger->should_log(ToSpd(level))) return;
+  if (impl_->before) impl_->before();
+  // Defence in depth: no credential in a URL query reaches the log.
+  std::string text = message.find("://") == std::string::npos ? message : http::RedactUrlsIn(message);
   if (impl_->json) {
-    std::string body = R"("msg":")" + JsonEscape(message) + "\"";
+    std::string body = R"("msg":")" + JsonEscape(text) + "\"";
     if (!window.empty()) body += R"(,"window":")" + JsonEscape(window) + "\"";
+    if (!job.empty()) body += R"(,"job":")" + JsonEscape(job) + "\"";
     impl_->logger->log(ToSpd(level), "{}", body);
-  } else if (window.empty()) {
-    impl_->logger->log(ToSpd(level), "{}", message);
   } else {
-    impl_->logger->log(ToSpd(level), "[window {}] {}", window, message);
+    std::string prefix;
+    if (!window.empty()) prefix += "[window " + window + "] ";
+    if (!job.empty()) prefix += "[job " + job + "] ";
+    impl_->logger->log(ToSpd(level), "{}{}", prefix, text);
   }
+  if (impl_->after) impl_->after();
 }
 
 }  // namespace fm::cli

@@ -2,6 +2,7 @@
 // carry ids, counts, URLs with secrets redacted, never tokens or resource bodies.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,7 +15,11 @@ class Log {
   // `format` is "text" or "json"; `level` one of trace..error.
   Log(const std::string& format, const std::string& level);
   ~Log();
-  void Write(LogLevel level, const std::string& message, const std::string& window = "");
+  // `window` and `job` label the line ("window":"#3 ...","job":"7" in JSON).
+  void Write(LogLevel level, const std::string& message, const std::string& window = "",
+             const std::string& job = "");
+  // Called around every line written (e.g. to lift terminal progress bars).
+  void SetWriteHooks(std::function<void()> before, std::function<void()> after);
   void Info(const std::string& m) { Write(LogLevel::kInfo, m); }
   void Warn(const std::string& m) { Write(LogLevel::kWarn, m); }
   void Error(const std::string& m) { Write(LogLevel::kError, m); }

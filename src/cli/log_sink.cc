@@ -7,6 +7,14 @@ std::string WindowLabel(const store::Window& w) {
          base::FormatInstant(w.till);
 }
 
+std::string LogSink::InFlight() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (in_flight_.size() == 1) return in_flight_.begin()->second;
+  std::string out;
+  for (const auto& [id, label] : in_flight_) out += (out.empty() ? "#" : ",#") + std::to_string(id);
+  return out;
+}
+
 void LogSink::OnWindowPlanned(const store::Window& w) {
   log_.Write(LogLevel::kDebug,
              w.status == store::WindowStatus::kLoaded ? "planned (empty)" : "planned",
@@ -14,6 +22,10 @@ void LogSink::OnWindowPlanned(const store::Window& w) {
 }
 
 void LogSink::OnWindowStarted(const store::Window& w) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_[w.id] = WindowLabel(w);
+  }
   log_.Write(LogLevel::kDebug, "started (attempt " + std::to_string(w.attempts + 1) + ")",
              WindowLabel(w));
 }
@@ -26,6 +38,10 @@ void LogSink::OnResourceFailed(const store::Failure& f) {
 }
 
 void LogSink::OnWindowLoaded(const store::Window& w) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_.erase(w.id);
+  }
   log_.Write(LogLevel::kInfo,
              "loaded " + std::to_string(w.resources_loaded) + " of " +
                  std::to_string(w.resources_extracted) + " resources" +
@@ -34,6 +50,10 @@ void LogSink::OnWindowLoaded(const store::Window& w) {
 }
 
 void LogSink::OnWindowFailed(const store::Window& w, const base::Error& e) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_.erase(w.id);
+  }
   log_.Write(LogLevel::kWarn,
              "attempt " + std::to_string(w.attempts) + " failed: " + e.ToString(), WindowLabel(w));
 }
@@ -43,13 +63,13 @@ void LogSink::OnWatermark(base::Instant watermark) {
 }
 
 void LogSink::OnHalted(const std::string& reason) {
-  log_.Write(LogLevel::kError, "migration halted: " + reason);
+  log_.Write(LogLevel::kError, "migration halted: " + reason, InFlight());
 }
 
 void LogSink::OnRetryScheduled(const std::string& what, base::Millis delay,
                                const std::string& reason) {
   log_.Write(LogLevel::kWarn,
-             "retrying " + what + " in " + base::FormatDuration(delay) + ": " + reason);
+             "retrying " + what + " in " + base::FormatDuration(delay) + ": " + reason, InFlight());
 }
 
 void LogSink::OnNote(const std::string& level, const std::string& message) {
@@ -57,7 +77,7 @@ void LogSink::OnNote(const std::string& level, const std::string& message) {
                : level == "error" ? LogLevel::kError
                : level == "debug" ? LogLevel::kDebug
                                   : LogLevel::kInfo;
-  log_.Write(l, message);
+  log_.Write(l, message, InFlight());
 }
 
 void LogSink::OnIdle(base::Instant next_poll) {

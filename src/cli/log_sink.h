@@ -1,6 +1,9 @@
 // Progress events as log lines.
 #pragma once
 
+#include <map>
+#include <mutex>
+
 #include "cli/log.h"
 #include "migrate/progress.h"
 
@@ -22,7 +25,12 @@ class LogSink : public migrate::ProgressSink {
   void OnIdle(base::Instant next_poll) override;
 
  private:
+  // Events that name no window (retries, notes) are labelled with the
+  // windows in flight when they happen ("#3" or "#3,#4").
+  std::string InFlight();
   Log& log_;
+  std::mutex mu_;
+  std::map<int64_t, std::string> in_flight_;
 };
 
 std::string WindowLabel(const store::Window& w);

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   auto* init = app.add_subcommand("init", "write a commented example config");
   init->add_option("path", init_path, "where to write it");
   init->add_flag("--force", force, "overwrite an existing file");
+  bool reference = false;
+  init->add_flag("--reference", reference, "print the configuration reference (Markdown) instead");
 
   auto* check = app.add_subcommand("check", "reach both servers, show capabilities and the plan");
 
@@ -28,6 +30,14 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "migrate: catch up (--once, default) or keep following");
   run->add_flag("--once", once, "catch up, then stop (default)");
   run->add_flag("--follow", follow, "catch up, then plan new windows every poll_interval");
+  run->add_option("--http", ctx.http_listen,
+                  "serve /metrics, /status.json, /healthz and the dashboard on HOST:PORT "
+                  "(port 0: any free port; the bound address is printed on stderr)")
+      ->type_name("HOST:PORT");
+  run->add_option("--progress", ctx.progress,
+                  "terminal progress: auto (bars on a TTY, a summary line every 10s otherwise), "
+                  "bars, plain, none")
+      ->check(CLI::IsMember({"auto", "bars", "plain", "none"}));
 
   bool json = false;
   auto* status = app.add_subcommand("status", "show progress, lag, failures and the last check");
@@ -44,10 +54,27 @@ int main(int argc, char** argv) {
   auto* clear_halt = app.add_subcommand("clear-halt", "resume a halted migration");
   clear_halt->add_option("--retry-window", retry_window,
                          "also reset the attempts of this window id");
+  auto* retry = app.add_subcommand("retry", "give a failed window a fresh set of attempts (and clear a halt)");
+  retry->add_option("--window", retry_window, "window id (see `status`)")->required();
 
-  bool surface = false;
+  VerifyFlags vf;
   auto* verify = app.add_subcommand("verify", "compare source and destination");
-  verify->add_flag("--surface", surface, "per-type counts on both sides (default)");
+  verify->add_flag("--surface", vf.surface, "per-type counts on both sides (default)");
+  verify->add_option("--deep", vf.deep, "compare a seeded random sample of N resources per type")
+      ->check(CLI::Range(1, 1000000));
+  auto* full = verify->add_flag("--full", vf.full, "compare every resource by content hash");
+  auto* fix_deletes = verify->add_flag("--fix-deletes", vf.fix_deletes,
+                                       "with --full: list destination-only resources (dry run)")
+                          ->needs(full);
+  verify->add_flag("--apply", vf.apply, "with --fix-deletes: delete them on the destination")
+      ->needs(fix_deletes);
+  auto* seed = verify->add_option("--seed", vf.seed, "sample seed of --deep (default fixed)");
+  auto* bw = verify->add_flag("--before-watermark", vf.before_watermark,
+                              "only resources with lastUpdated before the state's watermark "
+                              "(default when a watermark exists)");
+  verify->add_flag("--no-before-watermark", vf.no_before_watermark, "compare everything")
+      ->excludes(bw);
+  verify->add_option("--before", vf.before, "only resources with lastUpdated before this instant");
   verify->add_flag("--json", json, "machine-readable output");
 
   try {
@@ -63,12 +90,20 @@ int main(int argc, char** argv) {
   if (!config_file.empty()) ctx.sources.file = config_file;
   ctx.format = json ? "json" : "text";
 
+  if (*init && reference) {
+    std::fputs(ConfigReferenceMarkdown().c_str(), stdout);
+    return kExitOk;
+  }
   if (*init) return CmdInit(init_path, force);
   if (*check) return CmdCheck(ctx);
   if (*run) return CmdRun(ctx, follow);
   if (*status) return CmdStatus(ctx);
   if (*failures_list) return CmdFailuresList(ctx, limit);
   if (*clear_halt) return CmdClearHalt(ctx, retry_window);
-  if (*verify) return CmdVerifySurface(ctx);
+  if (*retry) return CmdClearHalt(ctx, retry_window);
+  if (*verify) {
+    vf.seed_set = seed->count() > 0;
+    return CmdVerify(ctx, vf);
+  }
   return kExitUsage;
 }

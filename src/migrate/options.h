@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/time.h"
@@ -27,6 +28,33 @@ struct PlanOptions {
 
 struct SearchOptions {
   int page_size = 500;  // _count per page
+  // Propagate hard deletes seen in `[type]/_history` (request.method DELETE).
+  bool deletes = false;
+  // Deletions before this instant cannot concern anything already copied
+  // (nothing was copied yet), so windows ending earlier skip the history
+  // query. The composition root sets it to the first run's start.
+  std::optional<base::Instant> deletes_after;
+};
+
+// Bulk Data $export extraction (migration.extract = "bulk"); see
+// src/migrate/bulk_extractor.h.
+struct BulkOptions {
+  std::string level = "system";            // system | patient | group
+  std::string group_id;                    // level = group
+  bool post = false;                       // POST Parameters instead of GET
+  std::string upper_bound_param = "_till"; // _till | _until | "" (none)
+  bool upper_bound_inclusive = false;      // server compares le: send till - 1 ms
+  std::vector<std::string> type_filter;
+  std::vector<std::string> include_associated_data;
+  std::vector<std::pair<std::string, std::string>> extra_params;
+  bool per_type = false;                   // one export per resource type
+  int parallel_downloads = 4;
+  base::Millis poll_interval{std::chrono::seconds(1)};       // first poll delay, doubles
+  base::Millis max_poll_interval{std::chrono::minutes(5)};   // also the Retry-After clamp
+  bool delete_status_url = true;           // DELETE the status URL once staged
+  std::string staging_dir;                 // "" = "staging" next to the state file
+  bool keep_files = false;                 // keep staged files after loading
+  int max_download_attempts = 5;           // per file
 };
 
 struct RestLoadOptions {
@@ -44,6 +72,23 @@ struct RunOptions {
   base::Millis max_retry_backoff{std::chrono::minutes(10)};
   base::Millis poll_interval{std::chrono::minutes(1)};    // follow mode
   int windows_in_flight = 1;                              // windows extracted/loaded at once
+  bool propagate_deletes = false;  // apply deletions the extractor found (history, deleted[])
+  // Daily UTC hours [pause_from_hour, pause_to_hour) in which no new window
+  // starts (business hours on the source); windows already running finish.
+  // Equal values: no pause. May wrap midnight (22 → 6).
+  int pause_from_hour = 0;
+  int pause_to_hour = 0;
+};
+
+// When `now` is inside the pause, the instant it ends; else nullopt.
+std::optional<base::Instant> PauseEnds(const RunOptions& options, base::Instant now);
+
+// Conformance resources copied before the first window (custom
+// SearchParameters; by config also StructureDefinition, ValueSet, CodeSystem).
+struct ConformanceOptions {
+  bool enabled = true;
+  std::vector<std::string> types = {"SearchParameter"};
+  int page_size = 200;
 };
 
 struct MigrationOptions {
@@ -51,8 +96,10 @@ struct MigrationOptions {
   LoadMode load = LoadMode::kRest;
   PlanOptions plan;
   SearchOptions search;
+  BulkOptions bulk;
   RestLoadOptions rest;
   RunOptions run;
+  ConformanceOptions conformance;
 };
 
 // Types the engine never copies as data (server infrastructure).

@@ -22,13 +22,11 @@ base::Result<PlanResult> Planner::Plan() {
   sink_.OnPlanStarted();
   PlanResult result;
   FM_ASSIGN_OR_RETURN(auto state, store_.GetMigration());
-  FM_ASSIGN_OR_RETURN(auto windows, store_.ListWindows());
+  FM_ASSIGN_OR_RETURN(auto last, store_.LastWindow());
   FM_ASSIGN_OR_RETURN(result.types, probe_.TypesWithData());
 
   std::optional<base::Instant> since;
-  for (const auto& w : windows) {
-    if (!since || w.till > *since) since = w.till;
-  }
+  if (last) since = last->till;
   if (!since) since = options_.start ? options_.start : state.start;
   if (!since) {
     FM_ASSIGN_OR_RETURN(auto oldest, probe_.Oldest(result.types));

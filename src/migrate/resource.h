@@ -20,6 +20,10 @@ class ResourceConsumer {
   // May block (back-pressure). An error means "stop extracting": the window
   // failed downstream.
   virtual base::Status Consume(Resource resource) = 0;
+  // Returns once every resource consumed so far is acknowledged by the
+  // destination (loaded, or recorded in failures): a checkpoint may then
+  // cover them. Consumers that do not buffer have nothing to wait for.
+  virtual base::Status Drain() { return base::Ok(); }
 };
 
 }  // namespace fm::migrate

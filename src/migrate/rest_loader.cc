@@ -1,6 +1,7 @@
 #include "migrate/rest_loader.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -61,6 +62,14 @@ class RestLoadSession : public LoadSession {
     return base::Ok();
   }
 
+  base::Status Drain() override {
+    if (!current_.empty()) FM_TRY_STATUS(Flush());
+    std::unique_lock lock(mu_);
+    drained_.wait(lock, [&] { return in_flight_ == 0 || error_.has_value(); });
+    if (error_) return *error_;
+    return base::Ok();
+  }
+
   base::Result<LoadTotals> Finish() override {
     base::Status flushed = current_.empty() ? base::Ok() : Flush();
     queue_.Close();
@@ -77,7 +86,16 @@ class RestLoadSession : public LoadSession {
     Batch batch;
     batch.swap(current_);
     current_.reserve(static_cast<size_t>(options_.batch_size));
+    {
+      std::lock_guard lock(mu_);
+      ++in_flight_;
+    }
     if (!queue_.Push(std::move(batch))) {
+      {
+        std::lock_guard lock(mu_);
+        --in_flight_;
+      }
+      drained_.notify_all();
       if (auto err = FirstError()) return *err;
       return base::MakeError(base::ErrorKind::kCancelled, "loader stopped");
     }
@@ -94,12 +112,18 @@ class RestLoadSession : public LoadSession {
       std::lock_guard lock(mu_);
       if (!error_) error_ = std::move(e);
     }
+    drained_.notify_all();
     queue_.CloseAndClear();  // stop the other workers and unblock the producer
   }
 
   void WorkerLoop() {
     while (auto batch = queue_.Pop()) {
       base::Status s = Send(std::span<Resource>(*batch), 0);
+      {
+        std::lock_guard lock(mu_);
+        --in_flight_;
+      }
+      drained_.notify_all();
       if (!s.ok()) {
         Fail(s.error());
         return;
@@ -232,6 +256,8 @@ class RestLoadSession : public LoadSession {
   bool finished_ = false;
 
   std::mutex mu_;
+  std::condition_variable drained_;  // in_flight_ fell to 0, or an error
+  int64_t in_flight_ = 0;            // batches pushed and not yet answered
   LoadTotals totals_;
   std::optional<base::Error> error_;
 };

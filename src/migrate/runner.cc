@@ -4,6 +4,8 @@
 #include <mutex>
 #include <thread>
 
+#include "migrate/conformance.h"
+
 namespace fm::migrate {
 namespace {
 
@@ -27,6 +29,18 @@ Runner::Runner(const MigrationOptions& options, store::StateStore& store, Planne
       sink_(sink),
       clock_(clock) {}
 
+std::optional<base::Instant> PauseEnds(const RunOptions& options, base::Instant now) {
+  int from = options.pause_from_hour, to = options.pause_to_hour;
+  if (from == to) return std::nullopt;
+  auto day = std::chrono::floor<std::chrono::days>(now);
+  int hour = static_cast<int>(std::chrono::duration_cast<std::chrono::hours>(now - day).count());
+  bool inside = from < to ? (hour >= from && hour < to) : (hour >= from || hour < to);
+  if (!inside) return std::nullopt;
+  base::Instant end = day + std::chrono::hours(to);
+  if (end <= now) end += std::chrono::hours(24);
+  return end;
+}
+
 base::Millis Runner::Backoff(int attempts) const {
   auto delay = options_.run.retry_backoff * (1LL << std::min(attempts - 1, 16));
   return std::min<base::Millis>(delay, options_.run.max_retry_backoff);
@@ -41,11 +55,21 @@ base::Result<RunSummary> Runner::RunOnce() {
                                                         " (fix the cause, then run "
                                                         "`fhir-migrate clear-halt`)");
   }
+  if (conformance_) {
+    // Not a reason to hold the data back: the copy is retried on the next
+    // run (its checkpoint only moves on success), and the log says so.
+    auto copied = conformance_->Copy();
+    if (!copied.ok()) {
+      if (copied.error().kind == base::ErrorKind::kUnauthorized) return copied.error();
+      sink_.OnNote("warn", "copying conformance resources failed (retried on the next run): " +
+                               copied.error().ToString());
+    }
+  }
   FM_ASSIGN_OR_RETURN(auto plan, planner_.Plan());
   summary.source_empty = plan.source_empty;
 
   while (!clock_.Interrupted()) {
-    FM_ASSIGN_OR_RETURN(auto windows, store_.ListWindows());
+    FM_ASSIGN_OR_RETURN(auto windows, store_.ListPendingWindows());
     std::vector<store::Window> ready;
     std::optional<base::Instant> earliest;
     base::Instant now = clock_.Now();
@@ -57,6 +81,14 @@ base::Result<RunSummary> Runner::RunOnce() {
       }
       if (ready.size() < static_cast<size_t>(std::max(1, options_.run.windows_in_flight))) {
         ready.push_back(w);
+      }
+    }
+    if (!ready.empty()) {
+      if (auto resume = PauseEnds(options_.run, now)) {
+        sink_.OnNote("info", "paused until " + base::FormatInstant(*resume) +
+                                 " (migration.pause): no new window starts");
+        clock_.SleepFor(*resume - now);
+        continue;
       }
     }
     if (ready.empty()) {
@@ -132,6 +164,10 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
   session.reset();
   if (!extracted.ok() && totals.ok()) totals = extracted.error();
 
+  if (totals.ok() && options_.run.propagate_deletes) {
+    base::Status applied = ApplyRecordedDeletions(w, *totals);
+    if (!applied.ok()) totals = applied.error();
+  }
   if (!totals.ok()) {
     if (totals.error().kind == base::ErrorKind::kCancelled) {
       // Stopped by the operator: not a failure; the window starts over next run.
@@ -149,6 +185,34 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
   summary.resources_loaded += totals->loaded;
   summary.resources_failed += totals->failed;
   return base::Ok();
+}
+
+base::Status Runner::ApplyRecordedDeletions(const store::Window& w, LoadTotals& totals) {
+  FM_ASSIGN_OR_RETURN(auto deletions, store_.ListDeletions(w.id));
+  std::vector<store::Deletion> pending;
+  for (auto& d : deletions) {
+    if (!d.applied) pending.push_back(std::move(d));
+  }
+  if (pending.empty()) return base::Ok();
+  auto session = loader_.Begin(w.id);
+  for (const auto& d : pending) {
+    FM_TRY_STATUS(session->Consume(Resource{d.resource_type, d.resource_id, ""}));
+  }
+  FM_ASSIGN_OR_RETURN(auto deleted, session->Finish());
+  for (const auto& [type, c] : deleted.by_type) {
+    auto& t = totals.by_type[type];
+    t.resource_type = type;
+    t.loaded += c.loaded;
+    t.failed += c.failed;
+  }
+  totals.loaded += deleted.loaded;
+  totals.failed += deleted.failed;
+  return store_.Transaction([&]() -> base::Status {
+    for (const auto& d : pending) {
+      FM_TRY_STATUS(store_.MarkDeletionApplied(w.id, d.resource_type, d.resource_id));
+    }
+    return base::Ok();
+  });
 }
 
 base::Status Runner::RecordSuccess(store::Window& w, const std::vector<std::string>& types,
@@ -175,9 +239,14 @@ base::Status Runner::RecordSuccess(store::Window& w, const std::vector<std::stri
     w.not_before.reset();
     w.updated_at = clock_.Now();
     FM_TRY_STATUS(store_.UpdateWindow(w));
-    FM_ASSIGN_OR_RETURN(auto windows, store_.ListWindows());
+    // Windows are contiguous, so everything before the earliest window not
+    // yet loaded is loaded; with none pending, everything up to the newest till.
+    FM_ASSIGN_OR_RETURN(auto pending, store_.ListPendingWindows());
+    FM_ASSIGN_OR_RETURN(auto last, store_.LastWindow());
     FM_ASSIGN_OR_RETURN(auto state, store_.GetMigration());
-    watermark = ContiguousWatermark(windows);
+    watermark = pending.empty() ? (last ? std::optional(last->till) : std::nullopt)
+                                : std::optional(pending.front().since);
+    if (state.start && watermark && *watermark <= *state.start) watermark.reset();
     if (watermark && (!state.watermark || *watermark > *state.watermark)) {
       state.watermark = watermark;
     }

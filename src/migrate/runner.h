@@ -46,6 +46,9 @@ class Runner {
   // an end date, until every window up to it is loaded).
   base::Result<RunSummary> Follow();
 
+  // Runs before any window of every RunOnce (conformance resources first).
+  void SetConformanceCopier(class ConformanceCopier* copier) { conformance_ = copier; }
+
  private:
   base::Status AttemptWindow(store::Window w, const std::vector<std::string>& types,
                              RunSummary& summary);
@@ -54,6 +57,8 @@ class Runner {
                              const LoadTotals& totals);
   base::Status RecordFailure(store::Window& w, const base::Error& error, RunSummary& summary);
   base::Millis Backoff(int attempts) const;
+  // Sends the deletions an extractor recorded for the window (bulk deleted[]).
+  base::Status ApplyRecordedDeletions(const store::Window& w, LoadTotals& totals);
 
   MigrationOptions options_;
   store::StateStore& store_;
@@ -62,6 +67,7 @@ class Runner {
   RestLoader& loader_;
   ProgressSink& sink_;
   env::Clock& clock_;
+  class ConformanceCopier* conformance_ = nullptr;
 };
 
 }  // namespace fm::migrate

@@ -2,6 +2,7 @@
 
 #include <unordered_set>
 
+#include "fhir/history.h"
 #include "json/resource.h"
 #include "migrate/source_probe.h"
 
@@ -25,6 +26,11 @@ base::Result<std::vector<int64_t>> SearchExtractor::Extract(const store::Window&
   std::vector<int64_t> counts;
   for (const auto& type : types) {
     FM_ASSIGN_OR_RETURN(int64_t n, ExtractType(window, type, out));
+    if (options_.deletes &&
+        (!options_.deletes_after || window.till > *options_.deletes_after)) {
+      FM_ASSIGN_OR_RETURN(int64_t d, ExtractDeletes(window, type, out));
+      n += d;
+    }
     counts.push_back(n);
   }
   return counts;
@@ -36,6 +42,38 @@ base::Result<std::map<std::string, int64_t>> SearchExtractor::ExtractWindow(
   std::map<std::string, int64_t> by_type;
   for (size_t i = 0; i < types.size(); ++i) by_type[types[i]] += counts[i];
   return by_type;
+}
+
+base::Result<int64_t> SearchExtractor::ExtractDeletes(const store::Window& window,
+                                                      const std::string& type,
+                                                      ResourceConsumer& out) {
+  json::ResourceReader reader;
+  std::unordered_set<std::string> emitted;
+  auto page = fhir::HistoryFirst(source_, type, window.since, options_.page_size);
+  while (true) {
+    if (!page.ok()) {
+      return base::MakeError(page.error().kind,
+                             source_.name() + " " + type + "/_history (needed to propagate " +
+                                 "deletes; set migration.propagate_deletes=false if the " +
+                                 "server has no type history): " + page.error().message);
+    }
+    for (const auto& d : page->deletions) {
+      if (d.type != type || !d.at || *d.at < window.since || *d.at >= window.till) continue;
+      if (emitted.count(d.id)) continue;
+      // Re-created later inside this window: the search delivered it; a
+      // delete now would undo that.
+      FM_ASSIGN_OR_RETURN(auto current, source_.Read(type, d.id));
+      if (current) {
+        FM_ASSIGN_OR_RETURN(auto key, reader.ReadKey(*current));
+        if (key.last_updated && *key.last_updated < window.till) continue;
+      }
+      emitted.insert(d.id);
+      FM_TRY_STATUS(out.Consume(Resource{type, d.id, ""}));
+    }
+    if (!page->next_url) break;
+    page = fhir::HistoryNext(source_, *page->next_url);
+  }
+  return static_cast<int64_t>(emitted.size());
 }
 
 base::Result<int64_t> SearchExtractor::ExtractType(const store::Window& window,

@@ -39,6 +39,10 @@ class SearchExtractor : public Extractor {
  private:
   base::Result<int64_t> ExtractType(const store::Window& window, const std::string& type,
                                     ResourceConsumer& out);
+  // Emits a delete (a Resource with empty json) for every resource of `type`
+  // deleted inside the window and not re-created in it.
+  base::Result<int64_t> ExtractDeletes(const store::Window& window, const std::string& type,
+                                       ResourceConsumer& out);
 
   fhir::Client& source_;
   SearchOptions options_;

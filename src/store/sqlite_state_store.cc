@@ -176,6 +176,21 @@ class SqliteStateStore final : public StateStore {
                          "ListWindows", ReadWindow);
   }
 
+  Result<std::vector<Window>> ListPendingWindows() override {
+    return Query<Window>("SELECT " FM_WINDOW_COLS
+                         " FROM windows WHERE status != 'loaded' ORDER BY since, resource_type, id",
+                         "ListPendingWindows", ReadWindow);
+  }
+
+  Result<std::optional<Window>> LastWindow() override {
+    FM_ASSIGN_OR_RETURN(auto rows, Query<Window>("SELECT " FM_WINDOW_COLS
+                                                 " FROM windows ORDER BY since DESC, till DESC, id "
+                                                 "DESC LIMIT 1",
+                                                 "LastWindow", ReadWindow));
+    if (rows.empty()) return std::optional<Window>();
+    return std::optional<Window>(std::move(rows.front()));
+  }
+
   Status DeleteWindow(int64_t id) override {
     return Transaction([&]() -> Status {
       FM_TRY_STATUS(Write("DELETE FROM files WHERE window_id = ?", "DeleteWindow", id));
@@ -319,7 +334,7 @@ class SqliteStateStore final : public StateStore {
   Result<std::optional<CheckRecord>> LastCheck(const std::string& kind) override {
     FM_ASSIGN_OR_RETURN(auto rows,
                         Query<CheckRecord>("SELECT id, kind, at, passed, summary_json FROM checks "
-                                           "WHERE kind = ? ORDER BY at DESC, id DESC LIMIT 1",
+                                           "WHERE (?1 = '' OR kind = ?1) ORDER BY at DESC, id DESC LIMIT 1",
                                            "LastCheck", ReadCheck, kind));
     if (rows.empty()) return std::optional<CheckRecord>();
     return std::optional<CheckRecord>(std::move(rows[0]));

@@ -141,6 +141,11 @@ class StateStore {
   // Ordered by since, then resource_type.
   virtual base::Result<std::vector<Window>> ListWindows() = 0;
   virtual base::Status DeleteWindow(int64_t id) = 0;  // with its files and counts
+  // Windows not yet loaded, ordered like ListWindows (cheap however many
+  // windows a long follow run has accumulated).
+  virtual base::Result<std::vector<Window>> ListPendingWindows() = 0;
+  // The newest window (greatest since), if any.
+  virtual base::Result<std::optional<Window>> LastWindow() = 0;
 
   // Files.
   virtual base::Result<int64_t> AddFile(const FileRecord& file) = 0;
@@ -178,6 +183,7 @@ class StateStore {
 
   // Verification results.
   virtual base::Status AddCheck(const CheckRecord& check) = 0;
+  // The newest check of `kind`; kind "" means any kind.
   virtual base::Result<std::optional<CheckRecord>> LastCheck(const std::string& kind) = 0;
 
   // Free-form key/value for small engine state (e.g. copied conformance ids).

@@ -83,7 +83,37 @@ void FakeFhirServer::Write(const std::string& resource_json) {
 
 void FakeFhirServer::Remove(const std::string& type, const std::string& id) {
   std::lock_guard lock(mu_);
-  data_[type].erase(id);
+  if (data_[type].erase(id)) tombstones_.push_back({type, id, base::ToEpochMillis(clock_.Now())});
+}
+
+http::Response FakeFhirServer::History(const std::string& type, const std::string& query) {
+  auto params = ParseQuery(query);
+  int64_t since = 0;
+  if (auto s = params.find("_since"); s != params.end()) {
+    since = base::ToEpochMillis(*base::ParseInstant(s->second));
+  }
+  size_t count = 20, offset = 0;
+  if (auto c = params.find("_count"); c != params.end()) count = std::stoul(c->second);
+  if (auto o = params.find("_offset"); o != params.end()) offset = std::stoul(o->second);
+  std::vector<const Tombstone*> hits;  // newest first, as servers answer history
+  for (auto it = tombstones_.rbegin(); it != tombstones_.rend(); ++it) {
+    if (it->type == type && it->at_ms >= since) hits.push_back(&*it);
+  }
+  json entries = json::array();
+  for (size_t i = offset; i < hits.size() && i < offset + count; ++i) {
+    entries.push_back({{"request", {{"method", "DELETE"}, {"url", type + "/" + hits[i]->id}}},
+                       {"response", {{"status", "204"},
+                                     {"lastModified", base::FormatInstant(base::FromEpochMillis(hits[i]->at_ms))}}}});
+  }
+  json bundle = {{"resourceType", "Bundle"}, {"type", "history"}, {"entry", entries}};
+  if (offset + count < hits.size()) {
+    bundle["link"] = {{{"relation", "next"},
+                       {"url", base_url_ + "/" + type + "/_history?_since=" +
+                                   base::UrlEncode(base::FormatInstant(base::FromEpochMillis(since))) +
+                                   "&_count=" + std::to_string(count) +
+                                   "&_offset=" + std::to_string(offset + count)}}};
+  }
+  return JsonResponse(200, bundle);
 }
 
 std::optional<std::string> FakeFhirServer::Get(const std::string& type,
@@ -143,6 +173,9 @@ base::Result<http::Response> FakeFhirServer::Handle(const http::Request& request
   }
   if (request.method == "POST" && rest.empty()) return Batch(request.body);
   if (request.method == "GET" && parts.size() == 1) return Search(std::string(parts[0]), query);
+  if (parts.size() == 2 && parts[1] == "_history" && request.method == "GET") {
+    return History(std::string(parts[0]), query);
+  }
   if (parts.size() == 2) {
     std::string type(parts[0]), id(parts[1]);
     if (request.method == "GET") {
@@ -162,7 +195,7 @@ base::Result<http::Response> FakeFhirServer::Handle(const http::Request& request
       return r;
     }
     if (request.method == "DELETE") {
-      data_[type].erase(id);
+      if (data_[type].erase(id)) tombstones_.push_back({type, id, base::ToEpochMillis(clock_.Now())});
       return JsonResponse(200, {{"resourceType", "OperationOutcome"}, {"issue", json::array()}});
     }
   }

@@ -29,6 +29,7 @@ class FakeFhirServer {
   void Seed(const std::string& resource_json);
   // Creates or updates with lastUpdated = clock now (like a client write).
   void Write(const std::string& resource_json);
+  // Deletes (recorded in type history with the clock's time, like a server).
   void Remove(const std::string& type, const std::string& id);
 
   std::optional<std::string> Get(const std::string& type, const std::string& id) const;
@@ -50,6 +51,7 @@ class FakeFhirServer {
   };
   http::Response Search(const std::string& type, const std::string& query);
   http::Response Batch(const std::string& body);
+  http::Response History(const std::string& type, const std::string& query);
   std::pair<int, std::string> PutLocked(const std::string& type, const std::string& id,
                                         const std::string& body);
   void StoreLocked(const std::string& json, bool keep_meta);
@@ -58,6 +60,11 @@ class FakeFhirServer {
   env::Clock& clock_;
   mutable std::mutex mu_;
   std::map<std::string, std::map<std::string, Stored>> data_;
+  struct Tombstone {
+    std::string type, id;
+    int64_t at_ms = 0;
+  };
+  std::vector<Tombstone> tombstones_;  // oldest first
   Override override_;
   int64_t requests_ = 0;
 };

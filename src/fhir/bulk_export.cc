@@ -1,0 +1,331 @@
+#include "fhir/bulk_export.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "base/strings.h"
+#include "fhir/bundle.h"
+#include "fhir/client.h"
+#include "json/resource.h"
+
+namespace fm::fhir {
+namespace {
+
+using Json = nlohmann::json;
+
+base::Error Invalid(const std::string& what) {
+  return base::MakeError(base::ErrorKind::kInvalidData, "export manifest: " + what);
+}
+
+std::string Redacted(std::string_view url) { return base::RedactUrl(url); }
+
+bool IsGone(int status) { return status == 404 || status == 410; }
+
+std::string Join(const std::vector<std::string>& v) { return base::Join(v, ","); }
+
+base::Result<std::vector<ManifestFile>> ParseFiles(const Json& root, const char* field,
+                                                   bool required) {
+  std::vector<ManifestFile> out;
+  auto it = root.find(field);
+  if (it == root.end() || it->is_null()) {
+    if (required) return Invalid(std::string("'") + field + "' is missing");
+    return out;
+  }
+  if (!it->is_array()) return Invalid(std::string("'") + field + "' is not an array");
+  for (size_t i = 0; i < it->size(); ++i) {
+    const Json& item = (*it)[i];
+    std::string where = std::string(field) + "[" + std::to_string(i) + "]";
+    if (!item.is_object()) return Invalid(where + " is not an object");
+    ManifestFile f;
+    auto url = item.find("url");
+    if (url == item.end() || !url->is_string() || url->get_ref<const std::string&>().empty()) {
+      return Invalid(where + ".url is missing or not a string");
+    }
+    f.url = url->get<std::string>();
+    if (!base::StartsWith(f.url, "http://") && !base::StartsWith(f.url, "https://")) {
+      return Invalid(where + ".url is not an absolute http(s) URL");
+    }
+    if (auto type = item.find("type"); type != item.end() && !type->is_null()) {
+      if (!type->is_string()) return Invalid(where + ".type is not a string");
+      f.type = type->get<std::string>();
+    }
+    if (auto count = item.find("count"); count != item.end() && !count->is_null()) {
+      if (!count->is_number_integer() || count->get<int64_t>() < 0) {
+        return Invalid(where + ".count is not a non-negative integer");
+      }
+      f.count = count->get<int64_t>();
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::string ParamsBody(const std::vector<std::pair<std::string, std::string>>& params) {
+  Json body = {{"resourceType", "Parameters"}, {"parameter", Json::array()}};
+  for (const auto& [name, value] : params) {
+    Json p = {{"name", name}};
+    if (name == "_since" || name == "_till" || name == "_until") {
+      p["valueInstant"] = value;
+    } else {
+      p["valueString"] = value;
+    }
+    body["parameter"].push_back(std::move(p));
+  }
+  return body.dump();
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ExportParams(
+    const ExportRequestOptions& options, std::optional<base::Instant> since,
+    std::optional<base::Instant> till, const std::vector<std::string>& types) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (!options.output_format.empty()) params.emplace_back("_outputFormat", options.output_format);
+  if (since) params.emplace_back("_since", base::FormatInstant(*since));
+  if (till && !options.upper_bound_param.empty()) {
+    base::Instant bound = options.upper_bound_inclusive ? *till - base::Millis(1) : *till;
+    params.emplace_back(options.upper_bound_param, base::FormatInstant(bound));
+  }
+  if (!types.empty()) params.emplace_back("_type", Join(types));
+  for (const auto& f : options.type_filter) params.emplace_back("_typeFilter", f);
+  if (!options.include_associated_data.empty()) {
+    params.emplace_back("includeAssociatedData", Join(options.include_associated_data));
+  }
+  for (const auto& p : options.extra_params) params.push_back(p);
+  return params;
+}
+
+base::Result<Manifest> ParseManifest(std::string_view body) {
+  FM_TRY_STATUS(json::CheckNesting(body));
+  Json root = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) return Invalid("not valid JSON");
+  if (!root.is_object()) return Invalid("not a JSON object");
+  Manifest m;
+  auto tt = root.find("transactionTime");
+  if (tt == root.end() || !tt->is_string()) return Invalid("'transactionTime' is missing");
+  auto instant = base::ParseInstant(tt->get_ref<const std::string&>(), /*allow_partial=*/false);
+  if (!instant.ok()) return Invalid("'transactionTime' is not a FHIR instant");
+  m.transaction_time = *instant;
+  if (auto r = root.find("request"); r != root.end() && r->is_string()) m.request = r->get<std::string>();
+  if (auto r = root.find("requiresAccessToken"); r != root.end() && !r->is_null()) {
+    if (!r->is_boolean()) return Invalid("'requiresAccessToken' is not a boolean");
+    m.requires_access_token = r->get<bool>();
+  }
+  FM_ASSIGN_OR_RETURN(m.output, ParseFiles(root, "output", /*required=*/true));
+  FM_ASSIGN_OR_RETURN(m.error, ParseFiles(root, "error", /*required=*/false));
+  FM_ASSIGN_OR_RETURN(m.deleted, ParseFiles(root, "deleted", /*required=*/false));
+  for (size_t i = 0; i < m.output.size(); ++i) {
+    if (m.output[i].type.empty()) return Invalid("output[" + std::to_string(i) + "].type is missing");
+  }
+  return m;
+}
+
+BulkExportClient::BulkExportClient(std::string name, std::string base_url,
+                                   http::Transport& transport, env::Clock& clock,
+                                   PollOptions poll, NoteHook note, AuthHook auth)
+    : name_(std::move(name)),
+      base_url_(std::move(base_url)),
+      transport_(transport),
+      clock_(clock),
+      poll_(poll),
+      note_(std::move(note)),
+      auth_(std::move(auth)) {
+  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+}
+
+void BulkExportClient::Note(const std::string& level, const std::string& message) const {
+  if (note_) note_(level, message);
+}
+
+bool BulkExportClient::MaySendAuthorization(const std::string& url,
+                                            bool requires_access_token) const {
+  return requires_access_token && auth_ && http::OriginOf(url) == http::OriginOf(base_url_);
+}
+
+void BulkExportClient::AddAuth(http::Request& request, bool allowed) const {
+  http::RemoveHeader(request.headers, "Authorization");
+  if (!allowed || !auth_) return;
+  if (http::OriginOf(request.url) != http::OriginOf(base_url_)) return;
+  if (auto value = auth_(request.url)) http::SetHeader(request.headers, "Authorization", *value);
+}
+
+base::Millis BulkExportClient::WaitFor(const http::Response& response, base::Millis fallback,
+                                       const std::string& what) {
+  const std::string* ra = http::FindHeader(response.headers, "Retry-After");
+  if (!ra) return fallback;
+  auto delay = http::ParseRetryAfter(*ra, clock_.Now());
+  if (!delay) return fallback;
+  if (*delay > poll_.max_retry_after) {
+    Note("warn", name_ + " " + what + ": server asked to wait " + base::FormatDuration(*delay) +
+                     " (Retry-After: " + base::Truncate(*ra, 40) + "), clamped to " +
+                     base::FormatDuration(poll_.max_retry_after) + " (bulk.max_poll_interval)");
+    return poll_.max_retry_after;
+  }
+  return std::max<base::Millis>(*delay, base::Millis(0));
+}
+
+base::Result<std::string> BulkExportClient::KickOff(const ExportRequestOptions& options,
+                                                    std::optional<base::Instant> since,
+                                                    std::optional<base::Instant> till,
+                                                    const std::vector<std::string>& types) {
+  std::string path;
+  switch (options.level) {
+    case ExportLevel::kSystem: path = "/$export"; break;
+    case ExportLevel::kPatient: path = "/Patient/$export"; break;
+    case ExportLevel::kGroup: path = "/Group/" + base::UrlEncode(options.group_id) + "/$export"; break;
+  }
+  auto params = ExportParams(options, since, till, types);
+  http::Request req;
+  req.url = base_url_ + path;
+  if (options.post) {
+    req.method = "POST";
+    req.body = ParamsBody(params);
+    http::SetHeader(req.headers, "Content-Type", "application/fhir+json");
+  } else {
+    std::string query;
+    for (const auto& [k, v] : params) {
+      query += query.empty() ? "?" : "&";
+      query += base::UrlEncode(k) + "=" + base::UrlEncode(v);
+    }
+    req.url += query;
+  }
+  http::SetHeader(req.headers, "Accept", "application/fhir+json");
+  http::SetHeader(req.headers, "Prefer", "respond-async");
+  AddAuth(req, true);
+  std::string what = name_ + " " + req.method + " " + path;
+  base::Millis backoff = poll_.initial_interval;
+  int transient = 0;
+  base::Instant started = clock_.Now();
+  while (true) {
+    if (clock_.Interrupted()) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
+    auto r = transport_.Send(req);
+    bool retry = false;
+    std::string reason;
+    if (!r.ok()) {
+      if (!base::IsRetryable(r.error().kind)) return r.error();
+      retry = true;
+      reason = r.error().message;
+    } else if (r->status == 202) {
+      const std::string* loc = http::FindHeader(r->headers, "Content-Location");
+      if (!loc || loc->empty()) {
+        return base::MakeError(base::ErrorKind::kInvalidData,
+                               what + " answered 202 without Content-Location", 202);
+      }
+      return ResolveLink(base_url_, *loc);
+    } else if (r->status == 429 || r->status >= 500) {
+      retry = true;
+      reason = "HTTP " + std::to_string(r->status) +
+               (r->status == 429 ? " (an export is already running)" : "");
+    } else {
+      return http::ErrorFromResponse(what, *r, clock_.Now());
+    }
+    if (retry) {
+      if (++transient > poll_.max_transient_errors || clock_.Now() - started > poll_.max_wait) {
+        return base::MakeError(base::ErrorKind::kTransient, what + ": gave up after " +
+                                                                std::to_string(transient) +
+                                                                " tries: " + reason);
+      }
+      base::Millis delay = r.ok() ? WaitFor(*r, backoff, "kick-off") : backoff;
+      Note("warn", what + ": " + reason + "; retrying in " + base::FormatDuration(delay));
+      if (!clock_.SleepFor(delay)) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
+      backoff = std::min(backoff * 2, poll_.max_interval);
+    }
+  }
+}
+
+base::Result<PollResult> BulkExportClient::Poll(const std::string& status_url) {
+  http::Request req;
+  req.url = status_url;
+  http::SetHeader(req.headers, "Accept", "application/json");
+  AddAuth(req, true);
+  std::string what = name_ + " export status " + Redacted(status_url);
+  base::Millis backoff = poll_.initial_interval;
+  int transient = 0;
+  base::Instant started = clock_.Now();
+  while (true) {
+    if (clock_.Interrupted()) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
+    if (clock_.Now() - started > poll_.max_wait) {
+      return base::MakeError(base::ErrorKind::kTransient,
+                             what + ": still running after " + base::FormatDuration(poll_.max_wait));
+    }
+    auto r = transport_.Send(req);
+    base::Millis delay = backoff;
+    if (!r.ok()) {
+      if (!base::IsRetryable(r.error().kind)) return r.error();
+      if (++transient > poll_.max_transient_errors) return r.error();
+      Note("warn", what + ": " + r.error().message + "; polling again in " +
+                       base::FormatDuration(delay));
+    } else if (r->status == 200) {
+      PollResult result;
+      FM_ASSIGN_OR_RETURN(result.manifest, ParseManifest(r->body));
+      result.body = std::move(r->body);
+      return result;
+    } else if (r->status == 202) {
+      transient = 0;
+      delay = WaitFor(*r, backoff, "status poll");
+      if (const std::string* p = http::FindHeader(r->headers, "X-Progress")) {
+        Note("info", name_ + " export progress: " + base::Truncate(*p, 100));
+      }
+    } else if (IsGone(r->status)) {
+      PollResult result;
+      result.gone = true;
+      return result;
+    } else {
+      bool is_transient = r->status == 429 || r->status >= 500;
+      if (!is_transient && r->status >= 400) {
+        auto issues = ParseOperationOutcome(r->body);
+        is_transient = issues.ok() && IsTransientOutcome(*issues);
+      }
+      if (!is_transient) return http::ErrorFromResponse(what, *r, clock_.Now());
+      if (++transient > poll_.max_transient_errors) {
+        return http::ErrorFromResponse(what + " (after " + std::to_string(transient) + " tries)",
+                                       *r, clock_.Now());
+      }
+      delay = WaitFor(*r, backoff, "status poll");
+      std::string reason = r->status == 429 ? "429 Too Many Requests" : "transient error " +
+                                                                          std::to_string(r->status);
+      Note("warn", what + ": " + reason + "; polling again in " + base::FormatDuration(delay));
+    }
+    if (!clock_.SleepFor(delay)) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
+    backoff = std::min(backoff * 2, poll_.max_interval);
+  }
+}
+
+base::Status BulkExportClient::Delete(const std::string& status_url) {
+  http::Request req;
+  req.method = "DELETE";
+  req.url = status_url;
+  http::SetHeader(req.headers, "Accept", "application/fhir+json");
+  AddAuth(req, true);
+  FM_ASSIGN_OR_RETURN(auto r, transport_.Send(req));
+  if ((r.status >= 200 && r.status < 300) || IsGone(r.status)) return base::Ok();
+  return http::ErrorFromResponse(name_ + " DELETE export status " + Redacted(status_url), r,
+                                 clock_.Now());
+}
+
+base::Result<DownloadResult> BulkExportClient::Download(const std::string& url,
+                                                        bool requires_access_token,
+                                                        uint64_t offset,
+                                                        const http::BodySink& sink) {
+  http::Request req;
+  req.url = url;
+  req.follow_redirects = true;  // the transport never carries Authorization off-origin
+  http::SetHeader(req.headers, "Accept", "application/fhir+ndjson");
+  if (offset > 0) {
+    req.accept_gzip = false;  // Range applies to the identity representation
+    http::SetHeader(req.headers, "Range", "bytes=" + std::to_string(offset) + "-");
+  }
+  AddAuth(req, MaySendAuthorization(url, requires_access_token));
+  uint64_t delivered = 0;
+  req.on_body = [&](std::string_view chunk) -> base::Status {
+    delivered += chunk.size();
+    return sink(chunk);
+  };
+  FM_ASSIGN_OR_RETURN(auto r, transport_.Send(req));
+  if (r.status != 200 && r.status != 206) {
+    return http::ErrorFromResponse(name_ + " GET export file " + Redacted(url), r, clock_.Now());
+  }
+  return DownloadResult{r.status, delivered};
+}
+
+}  // namespace fm::fhir

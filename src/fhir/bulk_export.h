@@ -1,0 +1,141 @@
+// Bulk Data $export client (Bulk Data Access v2, plus the STU3 `_until` and
+// Azure `_till` upper bounds): kick-off, status polling, the completion
+// manifest, file downloads and cleanup. It talks to a raw Transport (no retry
+// wrapper): every retry decision of the protocol (Retry-After, 429, transient
+// OperationOutcomes, Range resume) is made here or by the caller.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "base/time.h"
+#include "env/clock.h"
+#include "http/transport.h"
+
+namespace fm::fhir {
+
+enum class ExportLevel { kSystem, kPatient, kGroup };
+
+struct ExportRequestOptions {
+  ExportLevel level = ExportLevel::kSystem;
+  std::string group_id;                       // kGroup
+  bool post = false;                          // POST a Parameters body instead of GET
+  std::string upper_bound_param = "_till";    // "_till", "_until" or "" (none)
+  bool upper_bound_inclusive = false;         // the server treats the bound as `le`
+  std::string output_format = "application/fhir+ndjson";
+  std::vector<std::string> type_filter;       // _typeFilter values
+  std::vector<std::string> include_associated_data;
+  std::vector<std::pair<std::string, std::string>> extra_params;  // e.g. _maxCount=5000
+};
+
+// The query parameters of one kick-off, in order (unencoded). With
+// `upper_bound_inclusive`, the bound sent is till - 1 ms, so [since, till)
+// stays half-open on a server that compares with `le`.
+std::vector<std::pair<std::string, std::string>> ExportParams(
+    const ExportRequestOptions& options, std::optional<base::Instant> since,
+    std::optional<base::Instant> till, const std::vector<std::string>& types);
+
+struct ManifestFile {
+  std::string type;
+  std::string url;
+  int64_t count = -1;  // -1: not given
+};
+
+struct Manifest {
+  std::optional<base::Instant> transaction_time;
+  std::string request;
+  bool requires_access_token = false;
+  std::vector<ManifestFile> output;
+  std::vector<ManifestFile> error;
+  std::vector<ManifestFile> deleted;
+};
+
+// Parses a completion manifest. Unknown fields and extensions are ignored;
+// kInvalidData names the field that is wrong and never quotes the body.
+base::Result<Manifest> ParseManifest(std::string_view body);
+
+// Returns the Authorization header value for a URL (e.g. "Bearer <token>"),
+// or nullopt for none. The auth module wires a real one.
+using AuthHook = std::function<std::optional<std::string>(const std::string& url)>;
+// (level, message): notes for the log ("info", "warn").
+using NoteHook = std::function<void(const std::string& level, const std::string& message)>;
+
+struct PollOptions {
+  base::Millis initial_interval{std::chrono::seconds(1)};
+  base::Millis max_interval{std::chrono::minutes(1)};
+  base::Millis max_retry_after{std::chrono::minutes(5)};  // longer Retry-After is clamped
+  int max_transient_errors = 10;   // consecutive 5xx/transient answers before giving up
+  base::Millis max_wait{std::chrono::hours(24)};  // total polling time of one job
+};
+
+struct PollResult {
+  bool gone = false;        // 404/410: the job is unknown to the server (dead)
+  Manifest manifest;        // when !gone
+  std::string body;         // the raw manifest
+};
+
+struct DownloadResult {
+  int status = 0;           // 200, 206
+  uint64_t bytes = 0;       // body bytes delivered to the sink
+};
+
+class BulkExportClient {
+ public:
+  BulkExportClient(std::string name, std::string base_url, http::Transport& transport,
+                   env::Clock& clock, PollOptions poll, NoteHook note = nullptr,
+                   AuthHook auth = nullptr);
+
+  // Kicks off an export; returns the absolute status URL (Content-Location).
+  // 429 (another export is running) waits per Retry-After and tries again.
+  base::Result<std::string> KickOff(const ExportRequestOptions& options,
+                                    std::optional<base::Instant> since,
+                                    std::optional<base::Instant> till,
+                                    const std::vector<std::string>& types);
+
+  // Polls until the manifest (200) or until the job is known dead (404/410,
+  // PollResult::gone). 202 waits with exponential backoff or Retry-After
+  // (seconds or HTTP-date, clamped to max_retry_after with a note); X-Progress
+  // becomes a note; 429 backs off; 5xx and transient OperationOutcomes are
+  // retried; any other status fails with the server's message.
+  base::Result<PollResult> Poll(const std::string& status_url);
+
+  // DELETE of the status URL (cancel, or "done downloading"). 404/410 is fine.
+  base::Status Delete(const std::string& status_url);
+
+  // GETs one file, streaming its body to `sink`. With `offset` > 0 it asks for
+  // `Range: bytes=offset-` (identity encoding); the result's status tells
+  // whether the server resumed (206) or sent everything again (200). The
+  // Authorization header is sent only when `requires_access_token` and the
+  // URL has the origin of the FHIR base. Non-2xx → Error (404/410/403 as
+  // kNotFound/kUnauthorized so the caller can refresh an expired link).
+  base::Result<DownloadResult> Download(const std::string& url, bool requires_access_token,
+                                        uint64_t offset, const http::BodySink& sink);
+
+  // Whether Authorization would be sent to `url` (public for tests).
+  bool MaySendAuthorization(const std::string& url, bool requires_access_token) const;
+
+  const std::string& base_url() const { return base_url_; }
+
+ private:
+  void Note(const std::string& level, const std::string& message) const;
+  void AddAuth(http::Request& request, bool allowed) const;
+  // The delay a Retry-After header asks for, clamped, or `fallback`.
+  base::Millis WaitFor(const http::Response& response, base::Millis fallback,
+                       const std::string& what);
+
+  std::string name_;
+  std::string base_url_;
+  http::Transport& transport_;
+  env::Clock& clock_;
+  PollOptions poll_;
+  NoteHook note_;
+  AuthHook auth_;
+};
+
+}  // namespace fm::fhir

@@ -1,0 +1,239 @@
+#include "fhir/bulk_export.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <nlohmann/json.hpp>
+
+#include "http/fake_transport.h"
+
+namespace fm::fhir {
+namespace {
+
+base::Instant At(const char* t) { return *base::ParseInstant(t); }
+
+http::Response Reply(int status, std::string body = "", http::Headers headers = {}) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  return r;
+}
+
+const char* kManifest = R"({"transactionTime":"2024-01-02T03:04:05.678Z",
+  "request":"http://src.test/fhir/$export","requiresAccessToken":true,"extension":{"x":1},
+  "output":[{"type":"Patient","url":"http://src.test/files/p1.ndjson","count":2,"extension":{}},
+            {"type":"Patient","url":"http://src.test/files/p2.ndjson"}],
+  "error":[{"type":"OperationOutcome","url":"http://src.test/files/e.ndjson"}],
+  "deleted":[{"type":"Bundle","url":"http://src.test/files/d.ndjson","count":1}],
+  "somethingNew":[1,2,3]})";
+
+// A scripted server: answers in order, records requests.
+struct Script {
+  std::deque<http::Response> replies;
+  http::FakeTransport transport{[this](const http::Request& r) -> base::Result<http::Response> {
+    if (replies.empty()) return http::Response{500, {}, "script exhausted", {}, 0};
+    http::Response next = std::move(replies.front());
+    replies.pop_front();
+    return http::DeliverBody(r, std::move(next));
+  }};
+};
+
+struct BulkExportClientTest : ::testing::Test {
+  env::ManualClock clock{At("2024-01-01T00:00:00Z")};
+  Script script;
+  std::vector<std::pair<std::string, std::string>> notes;
+  PollOptions poll = [] {
+    PollOptions p;
+    p.initial_interval = base::Millis(1000);
+    p.max_interval = base::Millis(8000);
+    p.max_retry_after = base::Millis(60'000);
+    return p;
+  }();
+  BulkExportClient client{"source", "http://src.test/fhir", script.transport, clock, poll,
+                          [this](const std::string& l, const std::string& m) {
+                            notes.emplace_back(l, m);
+                          },
+                          [](const std::string&) -> std::optional<std::string> {
+                            return "Bearer tok";
+                          }};
+  bool NoteContains(const std::string& text) const {
+    for (const auto& [l, m] : notes) {
+      if (m.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+TEST(ManifestTest, ParsesEveryFieldAndIgnoresUnknownOnes) {
+  auto m = ParseManifest(kManifest);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(*m->transaction_time, At("2024-01-02T03:04:05.678Z"));
+  EXPECT_EQ(m->request, "http://src.test/fhir/$export");
+  EXPECT_TRUE(m->requires_access_token);
+  ASSERT_EQ(m->output.size(), 2u);
+  EXPECT_EQ(m->output[0].type, "Patient");
+  EXPECT_EQ(m->output[0].count, 2);
+  EXPECT_EQ(m->output[1].count, -1);
+  ASSERT_EQ(m->error.size(), 1u);
+  ASSERT_EQ(m->deleted.size(), 1u);
+  EXPECT_EQ(m->deleted[0].count, 1);
+}
+
+TEST(ManifestTest, RefusesBadShapesWithoutQuotingThem) {
+  EXPECT_FALSE(ParseManifest("not json").ok());
+  EXPECT_FALSE(ParseManifest(R"({"output":[]})").ok());  // no transactionTime
+  EXPECT_FALSE(ParseManifest(R"({"transactionTime":"2024-01-01T00:00:00Z"})").ok());  // no output
+  auto bad_url = ParseManifest(
+      R"({"transactionTime":"2024-01-01T00:00:00Z","output":[{"type":"P","url":"secret-rel"}]})");
+  ASSERT_FALSE(bad_url.ok());
+  EXPECT_EQ(bad_url.error().message.find("secret-rel"), std::string::npos);
+  auto bad_count = ParseManifest(
+      R"({"transactionTime":"2024-01-01T00:00:00Z","output":[{"type":"P","url":"http://x/a","count":-1}]})");
+  EXPECT_FALSE(bad_count.ok());
+  std::string deep(100000, '[');
+  EXPECT_FALSE(ParseManifest(deep).ok());
+  auto empty = ParseManifest(R"({"transactionTime":"2024-01-01T00:00:00Z","output":[],"error":[]})");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->output.empty());
+}
+
+TEST(ExportParamsTest, UpperBoundNameInclusiveAndNone) {
+  ExportRequestOptions o;
+  o.extra_params = {{"_maxCount", "5000"}};
+  auto p = ExportParams(o, At("2024-01-01T00:00:00Z"), At("2024-02-01T00:00:00Z"), {"Patient", "Observation"});
+  auto find = [&](const std::string& name) -> std::string {
+    for (const auto& [k, v] : p) if (k == name) return v;
+    return "<absent>";
+  };
+  EXPECT_EQ(find("_since"), "2024-01-01T00:00:00.000Z");
+  EXPECT_EQ(find("_till"), "2024-02-01T00:00:00.000Z");
+  EXPECT_EQ(find("_type"), "Patient,Observation");
+  EXPECT_EQ(find("_maxCount"), "5000");
+  o.upper_bound_inclusive = true;
+  o.upper_bound_param = "_until";
+  p = ExportParams(o, At("2024-01-01T00:00:00Z"), At("2024-02-01T00:00:00Z"), {});
+  EXPECT_EQ(find("_until"), "2024-01-31T23:59:59.999Z");
+  EXPECT_EQ(find("_till"), "<absent>");
+  o.upper_bound_param = "";
+  p = ExportParams(o, At("2024-01-01T00:00:00Z"), At("2024-02-01T00:00:00Z"), {});
+  EXPECT_EQ(find("_until"), "<absent>");
+}
+
+TEST_F(BulkExportClientTest, KickOffSendsTheProtocolHeadersAndReturnsContentLocation) {
+  script.replies.push_back(Reply(429, "", {{"Retry-After", "2"}}));
+  script.replies.push_back(Reply(202, "", {{"Content-Location", "http://src.test/fhir/$export-status/1"}}));
+  ExportRequestOptions o;
+  auto url = client.KickOff(o, At("2024-01-01T00:00:00Z"), At("2024-01-02T00:00:00Z"), {"Patient"});
+  ASSERT_TRUE(url.ok()) << url.error().message;
+  EXPECT_EQ(*url, "http://src.test/fhir/$export-status/1");
+  EXPECT_EQ(clock.TotalSlept(), base::Millis(2000));  // 429 waited per Retry-After
+  auto reqs = script.transport.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(*http::FindHeader(reqs[1].headers, "Prefer"), "respond-async");
+  EXPECT_EQ(*http::FindHeader(reqs[1].headers, "Accept"), "application/fhir+json");
+  EXPECT_NE(reqs[1].url.find("_since=2024-01-01T00%3A00%3A00.000Z"), std::string::npos) << reqs[1].url;
+  EXPECT_NE(reqs[1].url.find("_till="), std::string::npos);
+
+  script.replies.push_back(Reply(202, "", {{"Content-Location", "/fhir/$export-status/2"}}));
+  o.post = true;
+  o.level = ExportLevel::kGroup;
+  o.group_id = "g1";
+  url = client.KickOff(o, std::nullopt, std::nullopt, {});
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(*url, "http://src.test/fhir/$export-status/2");
+  auto post = script.transport.requests().back();
+  EXPECT_EQ(post.method, "POST");
+  EXPECT_EQ(post.url, "http://src.test/fhir/Group/g1/$export");
+  EXPECT_EQ(nlohmann::json::parse(post.body)["resourceType"], "Parameters");
+
+  script.replies.push_back(Reply(400, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"bad _type"}]})"));
+  url = client.KickOff(o, std::nullopt, std::nullopt, {});
+  ASSERT_FALSE(url.ok());
+  EXPECT_NE(url.error().message.find("bad _type"), std::string::npos) << url.error().message;
+}
+
+TEST_F(BulkExportClientTest, PollBacksOffHonoursRetryAfterAndClampsNonsense) {
+  script.replies.push_back(Reply(202, "", {{"X-Progress", "10% done"}}));          // 1 s backoff
+  script.replies.push_back(Reply(202, "", {{"Retry-After", "5"}}));                 // 5 s
+  script.replies.push_back(Reply(202, "", {{"Retry-After", "1700000000"}}));        // clamped 60 s
+  script.replies.push_back(Reply(202, "", {{"Retry-After", base::FormatHttpDate(At("2024-01-01T00:10:00Z"))}}));
+  script.replies.push_back(Reply(200, kManifest));
+  auto r = client.Poll("http://src.test/fhir/$export-status/1");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->gone);
+  EXPECT_EQ(r->manifest.output.size(), 2u);
+  EXPECT_EQ(clock.TotalSlept(), base::Millis(1000 + 5000 + 60'000 + 60'000));
+  EXPECT_TRUE(NoteContains("10% done"));
+  EXPECT_TRUE(NoteContains("clamped"));
+  EXPECT_EQ(*http::FindHeader(script.transport.requests()[0].headers, "Accept"), "application/json");
+}
+
+TEST_F(BulkExportClientTest, PollRetries429AndTransientOutcomesAndFailsOnOthers) {
+  script.replies.push_back(Reply(429, "", {{"Retry-After", "3"}}));
+  script.replies.push_back(Reply(500, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient"}]})"));
+  script.replies.push_back(Reply(400, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"busy"}]})"));
+  script.replies.push_back(Reply(200, kManifest));
+  auto r = client.Poll("http://src.test/fhir/$export-status/1");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(script.transport.request_count(), 4u);
+  EXPECT_TRUE(NoteContains("429"));
+
+  script.replies.push_back(Reply(400, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"export failed: disk full"}]})"));
+  r = client.Poll("http://src.test/fhir/$export-status/1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("disk full"), std::string::npos) << r.error().message;
+
+  script.replies.push_back(Reply(404, ""));
+  r = client.Poll("http://src.test/fhir/$export-status/1");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->gone);
+}
+
+TEST_F(BulkExportClientTest, DownloadAsksForARangeAndSendsAuthorizationOnlyToTheSameOrigin) {
+  std::string got;
+  auto sink = [&](std::string_view c) -> base::Status {
+    got += c;
+    return base::Ok();
+  };
+  script.replies.push_back(Reply(206, "rest\n"));
+  auto r = client.Download("http://src.test/files/p1.ndjson", true, 10, sink);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 206);
+  EXPECT_EQ(got, "rest\n");
+  auto req = script.transport.requests().back();
+  EXPECT_EQ(*http::FindHeader(req.headers, "Range"), "bytes=10-");
+  EXPECT_FALSE(req.accept_gzip);
+  EXPECT_EQ(*http::FindHeader(req.headers, "Authorization"), "Bearer tok");
+  EXPECT_TRUE(req.follow_redirects);
+
+  script.replies.push_back(Reply(200, "x\n"));
+  ASSERT_TRUE(client.Download("https://storage.test/f.ndjson", true, 0, sink).ok());
+  req = script.transport.requests().back();
+  EXPECT_EQ(http::FindHeader(req.headers, "Authorization"), nullptr);  // another origin
+  EXPECT_TRUE(req.accept_gzip);
+  EXPECT_EQ(http::FindHeader(req.headers, "Range"), nullptr);
+
+  script.replies.push_back(Reply(200, "x\n"));
+  ASSERT_TRUE(client.Download("http://src.test/files/p1.ndjson", false, 0, sink).ok());
+  req = script.transport.requests().back();
+  EXPECT_EQ(http::FindHeader(req.headers, "Authorization"), nullptr);  // requiresAccessToken false
+  EXPECT_FALSE(client.MaySendAuthorization("http://src.test:80/x", false));
+  EXPECT_TRUE(client.MaySendAuthorization("http://SRC.test:80/x", true));
+
+  script.replies.push_back(Reply(410, ""));
+  auto gone = client.Download("http://src.test/files/p1.ndjson", false, 0, sink);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().kind, base::ErrorKind::kNotFound);
+}
+
+TEST_F(BulkExportClientTest, DeleteAcceptsGone) {
+  script.replies.push_back(Reply(202, ""));
+  script.replies.push_back(Reply(404, ""));
+  EXPECT_TRUE(client.Delete("http://src.test/fhir/$export-status/1").ok());
+  EXPECT_TRUE(client.Delete("http://src.test/fhir/$export-status/1").ok());
+  EXPECT_EQ(script.transport.requests()[0].method, "DELETE");
+}
+
+}  // namespace
+}  // namespace fm::fhir

@@ -1,0 +1,612 @@
+#include "migrate/bulk_extractor.h"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "base/strings.h"
+#include "fhir/bundle.h"
+#include "json/ndjson.h"
+#include "json/resource.h"
+
+namespace fm::migrate {
+namespace {
+
+constexpr int kMaxExportRestarts = 3;
+constexpr int kMaxLinkRefreshes = 5;
+constexpr int64_t kCheckpointLines = 5000;  // lines between mid-file checkpoints
+
+std::string Describe(const store::Window& w) {
+  return "window #" + std::to_string(w.id) + " [" + base::FormatInstant(w.since) + ", " +
+         base::FormatInstant(w.till) + ")";
+}
+
+base::Error Cancelled() { return base::MakeError(base::ErrorKind::kCancelled, "stopped"); }
+
+// Reads a staged file line by line.
+base::Status ForEachLine(env::FileSystem& fs, const std::string& path,
+                         const json::LineHandler& on_line) {
+  FM_ASSIGN_OR_RETURN(auto file, fs.OpenForRead(path));
+  json::NdjsonSplitter splitter;
+  std::string buf(1 << 16, '\0');
+  while (true) {
+    FM_ASSIGN_OR_RETURN(size_t n, file->Read(buf.data(), buf.size()));
+    if (n == 0) break;
+    FM_TRY_STATUS(splitter.Feed(std::string_view(buf.data(), n), on_line));
+  }
+  return splitter.Finish(on_line);
+}
+
+}  // namespace
+
+fhir::ExportRequestOptions ExportRequestFrom(const BulkOptions& options) {
+  fhir::ExportRequestOptions r;
+  r.level = options.level == "patient" ? fhir::ExportLevel::kPatient
+            : options.level == "group" ? fhir::ExportLevel::kGroup
+                                       : fhir::ExportLevel::kSystem;
+  r.group_id = options.group_id;
+  r.post = options.post;
+  r.upper_bound_param = options.upper_bound_param;
+  r.upper_bound_inclusive = options.upper_bound_inclusive;
+  r.type_filter = options.type_filter;
+  r.include_associated_data = options.include_associated_data;
+  r.extra_params = options.extra_params;
+  return r;
+}
+
+BulkExtractor::BulkExtractor(fhir::BulkExportClient& client, store::StateStore& store,
+                             env::FileSystem& fs, env::Clock& clock, const BulkOptions& options,
+                             std::string staging_dir, ProgressSink& sink)
+    : client_(client),
+      store_(store),
+      fs_(fs),
+      clock_(clock),
+      options_(options),
+      staging_dir_(std::move(staging_dir)),
+      sink_(sink) {}
+
+void BulkExtractor::Note(const std::string& level, const std::string& message) {
+  sink_.OnNote(level, message);
+}
+
+std::string BulkExtractor::WindowDir(int64_t window_id) const {
+  return staging_dir_ + "/window-" + std::to_string(window_id);
+}
+
+base::Result<std::map<std::string, int64_t>> BulkExtractor::ExtractWindow(
+    store::Window& w, const std::vector<std::string>& types, ResourceConsumer& out) {
+  std::map<std::string, int64_t> counts;
+  for (int round = 0;; ++round) {
+    FM_ASSIGN_OR_RETURN(Next next, Attempt(w, types, out, counts));
+    if (next == Next::kDone) break;
+    if (round + 1 >= kMaxExportRestarts) {
+      return base::MakeError(base::ErrorKind::kTransient,
+                             Describe(w) + ": the source lost the export job " +
+                                 std::to_string(round + 1) + " times");
+    }
+  }
+  if (!options_.keep_files) {
+    FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
+    for (const auto& f : files) {
+      if (!f.staged_path.empty()) (void)fs_.Remove(f.staged_path);
+    }
+  }
+  return counts;
+}
+
+base::Status BulkExtractor::KickOff(store::Window& w, const std::vector<std::string>& types) {
+  std::vector<std::string> export_types = types;
+  if (!w.resource_type.empty()) export_types = {w.resource_type};
+  FM_ASSIGN_OR_RETURN(std::string url,
+                      client_.KickOff(ExportRequestFrom(options_), w.since, w.till, export_types));
+  // Persisted before the first poll: a crash from here on resumes this job.
+  FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
+    w.export_url = url;
+    w.manifest_json.clear();
+    w.transaction_time.reset();
+    w.status = store::WindowStatus::kExtracting;
+    w.updated_at = clock_.Now();
+    FM_TRY_STATUS(store_.UpdateWindow(w));
+    FM_TRY_STATUS(store_.DeleteFiles(w.id));
+    store::JobRecord job;
+    job.kind = "export";
+    job.window_id = w.id;
+    job.server = "source";
+    job.status_url = url;
+    job.status = "running";
+    job.created_at = job.updated_at = clock_.Now();
+    FM_TRY_STATUS(store_.AddJob(job));
+    return base::Ok();
+  }));
+  Note("info", Describe(w) + ": export kicked off, status URL " + base::RedactUrl(url));
+  return base::Ok();
+}
+
+// The job is dead or its output unusable: forget it, so the next attempt
+// kicks off a new export.
+base::Status BulkExtractor::Forget(store::Window& w, const std::string& why) {
+  std::string url = w.export_url;
+  FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
+    FM_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(w.id));
+    for (auto& job : jobs) {
+      if (job.kind == "export" && job.status_url == url && job.status == "running") {
+        job.status = "failed";
+        job.result_json = why;
+        job.updated_at = clock_.Now();
+        FM_TRY_STATUS(store_.UpdateJob(job));
+      }
+    }
+    w.export_url.clear();
+    w.manifest_json.clear();
+    w.transaction_time.reset();
+    w.updated_at = clock_.Now();
+    FM_TRY_STATUS(store_.UpdateWindow(w));
+    FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
+    for (const auto& f : files) {
+      if (!f.staged_path.empty()) (void)fs_.Remove(f.staged_path);
+    }
+    return store_.DeleteFiles(w.id);
+  }));
+  return base::Ok();
+}
+
+base::Status BulkExtractor::RecordManifest(store::Window& w, const fhir::PollResult& poll) {
+  const fhir::Manifest& m = poll.manifest;
+  FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
+    w.manifest_json = poll.body;
+    w.transaction_time = m.transaction_time;
+    w.updated_at = clock_.Now();
+    FM_TRY_STATUS(store_.UpdateWindow(w));
+    FM_TRY_STATUS(store_.DeleteFiles(w.id));
+    auto add = [&](const std::vector<fhir::ManifestFile>& list, const char* kind) -> base::Status {
+      for (const auto& f : list) {
+        store::FileRecord r;
+        r.window_id = w.id;
+        r.kind = kind;
+        r.resource_type = f.type;
+        r.url = f.url;
+        r.expected_count = f.count;
+        r.status = store::FileStatus::kPending;
+        FM_TRY_STATUS(store_.AddFile(r));
+      }
+      return base::Ok();
+    };
+    FM_TRY_STATUS(add(m.output, "output"));
+    FM_TRY_STATUS(add(m.error, "error"));
+    FM_TRY_STATUS(add(m.deleted, "deleted"));
+    FM_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(w.id));
+    for (auto& job : jobs) {
+      if (job.kind == "export" && job.status_url == w.export_url) {
+        job.status = "done";
+        job.result_json = poll.body;
+        job.updated_at = clock_.Now();
+        FM_TRY_STATUS(store_.UpdateJob(job));
+      }
+    }
+    return base::Ok();
+  }));
+  int64_t total = 0;
+  for (const auto& f : m.output) total += std::max<int64_t>(f.count, 0);
+  Note("info", Describe(w) + ": export complete (transactionTime " +
+                   (m.transaction_time ? base::FormatInstant(*m.transaction_time) : "?") + "): " +
+                   std::to_string(m.output.size()) + " files, " + std::to_string(total) +
+                   " resources, " + std::to_string(m.error.size()) + " error files, " +
+                   std::to_string(m.deleted.size()) + " deleted files");
+  return base::Ok();
+}
+
+// Re-reads the manifest from the status URL for fresh file links. False when
+// the job is gone (the window must be exported again).
+base::Result<bool> BulkExtractor::RefreshLinks(store::Window& w) {
+  if (w.export_url.empty()) return false;
+  FM_ASSIGN_OR_RETURN(auto poll, client_.Poll(w.export_url));
+  if (poll.gone) return false;
+  FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
+  const fhir::Manifest& m = poll.manifest;
+  FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
+    std::map<std::pair<std::string, std::string>, size_t> seen;  // (kind, type) → index
+    for (auto& f : files) {
+      const auto& list = f.kind == "error" ? m.error : f.kind == "deleted" ? m.deleted : m.output;
+      size_t& i = seen[{f.kind, f.resource_type}];
+      size_t n = 0;
+      for (const auto& item : list) {
+        if (item.type != f.resource_type) continue;
+        if (n++ == i) {
+          f.url = item.url;
+          break;
+        }
+      }
+      ++i;
+      FM_TRY_STATUS(store_.UpdateFile(f));
+    }
+    w.manifest_json = poll.body;
+    return store_.UpdateWindow(w);
+  }));
+  Note("info", Describe(w) + ": re-read the manifest for fresh file links");
+  return true;
+}
+
+base::Status BulkExtractor::DownloadOne(store::FileRecord& file, bool requires_token,
+                                        bool& expired) {
+  std::string path = WindowDir(file.window_id) + "/" + std::to_string(file.id) + "-" +
+                     (file.resource_type.empty() ? file.kind : file.resource_type) + ".ndjson";
+  file.staged_path = path;
+  file.status = store::FileStatus::kDownloading;
+  FM_TRY_STATUS(store_.UpdateFile(file));
+
+  uint64_t bytes = 0;  // bytes of the file staged so far (a valid prefix)
+  std::unique_ptr<env::WritableFile> out;
+  // Reopens the staged file cut back to `size` bytes.
+  auto reopen_at = [&](uint64_t size) -> base::Status {
+    if (out) {
+      (void)out->Close();
+      out.reset();
+    }
+    if (size == 0) {
+      FM_ASSIGN_OR_RETURN(out, fs_.OpenForWrite(path, /*append=*/false));
+    } else {
+      FM_TRY_STATUS(fs_.Truncate(path, size));
+      FM_ASSIGN_OR_RETURN(out, fs_.OpenForWrite(path, /*append=*/true));
+    }
+    bytes = size;
+    return base::Ok();
+  };
+  FM_TRY_STATUS(reopen_at(0));
+  std::string shown = base::RedactUrl(file.url);
+  base::Millis backoff = options_.poll_interval;
+  for (int attempt = 1;; ++attempt) {
+    if (clock_.Interrupted()) return Cancelled();
+    uint64_t offset = bytes;
+    auto result = client_.Download(file.url, requires_token, offset,
+                                   [&](std::string_view chunk) -> base::Status {
+                                     FM_TRY_STATUS(out->Append(chunk));
+                                     bytes += chunk.size();
+                                     return base::Ok();
+                                   });
+    if (result.ok() && offset > 0 && result->status == 200) {
+      // The server ignored Range and sent the whole file after our prefix.
+      Note("info", "file " + shown + ": the server ignored Range; downloading it again whole");
+      FM_TRY_STATUS(reopen_at(0));
+      continue;
+    }
+    if (result.ok()) break;
+    const base::Error& e = result.error();
+    if (e.kind == base::ErrorKind::kCancelled) return e;
+    if (offset > 0 && bytes > offset) {
+      // A resumed transfer broke: whether the server answered 206 or the
+      // whole file is unknown, so only the prefix from before it is trusted.
+      FM_TRY_STATUS(reopen_at(offset));
+    }
+    if (e.kind == base::ErrorKind::kNotFound ||
+        (e.kind == base::ErrorKind::kUnauthorized && e.http_status == 403)) {
+      Note("warn", "file " + shown + ": link expired or gone (HTTP " +
+                       std::to_string(e.http_status) + "); re-reading the manifest");
+      expired = true;
+      if (out) (void)out->Close();
+      file.status = store::FileStatus::kPending;
+      return store_.UpdateFile(file);
+    }
+    if (!base::IsRetryable(e.kind) || attempt >= options_.max_download_attempts) {
+      return base::MakeError(e.kind, "file " + shown + ": download failed after " +
+                                         std::to_string(attempt) + " attempts: " + e.message,
+                             e.http_status);
+    }
+    base::Millis delay = backoff;
+    if (e.retry_after) delay = std::min<base::Millis>(*e.retry_after, options_.max_poll_interval);
+    Note("warn", "file " + shown + ": " + e.message + "; retrying " +
+                     (bytes > 0 ? "from byte " + std::to_string(bytes) + " (Range)" : "the file") +
+                     " in " + base::FormatDuration(delay));
+    if (!clock_.SleepFor(delay)) return Cancelled();
+    backoff = std::min(backoff * 2, options_.max_poll_interval);
+  }
+  FM_TRY_STATUS(out->Sync());
+  FM_TRY_STATUS(out->Close());
+  // Count the lines of the complete file (blank lines do not count).
+  int64_t lines = 0;
+  FM_TRY_STATUS(ForEachLine(fs_, path, [&](std::string_view) -> base::Status {
+    ++lines;
+    return base::Ok();
+  }));
+  if (file.expected_count >= 0 && file.expected_count != lines) {
+    return base::MakeError(base::ErrorKind::kInvalidData,
+                           "file " + shown + ": the manifest count is " +
+                               std::to_string(file.expected_count) + " but the file has " +
+                               std::to_string(lines) + " lines");
+  }
+  file.bytes = static_cast<int64_t>(bytes);
+  file.lines = lines;
+  file.lines_loaded = 0;
+  file.status = store::FileStatus::kStaged;
+  return store_.UpdateFile(file);
+}
+
+base::Result<bool> BulkExtractor::DownloadAll(store::Window& w, bool requires_token) {
+  FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
+  std::vector<store::FileRecord> todo;
+  for (auto& f : files) {
+    bool staged = f.status == store::FileStatus::kStaged ||
+                  f.status == store::FileStatus::kLoading ||
+                  f.status == store::FileStatus::kLoaded;
+    if (staged && f.status != store::FileStatus::kLoaded && !fs_.Exists(f.staged_path)) {
+      staged = false;  // the staged copy was removed by hand: fetch it again
+    }
+    if (!staged) todo.push_back(f);
+  }
+  if (todo.empty()) return true;
+  FM_TRY_STATUS(fs_.CreateDirs(WindowDir(w.id)));
+  std::atomic<size_t> next{0};
+  std::atomic<bool> expired{false};
+  std::mutex mu;
+  std::optional<base::Error> first_error;
+  auto worker = [&] {
+    while (true) {
+      {
+        std::lock_guard lock(mu);
+        if (first_error || expired) return;
+      }
+      size_t i = next++;
+      if (i >= todo.size()) return;
+      bool gone = false;
+      base::Status s = DownloadOne(todo[i], requires_token, gone);
+      if (gone) expired = true;
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        if (!first_error) first_error = s.error();
+      }
+    }
+  };
+  int n = std::max(1, std::min<int>(options_.parallel_downloads, static_cast<int>(todo.size())));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  if (first_error) return *first_error;
+  return !expired.load();
+}
+
+base::Status BulkExtractor::RecordErrorsAndDeletions(const store::Window& w) {
+  FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
+  for (const auto& f : files) {
+    if (f.kind == "error") {
+      int64_t n = 0;
+      FM_TRY_STATUS(ForEachLine(fs_, f.staged_path, [&](std::string_view line) -> base::Status {
+        ++n;
+        store::Failure failure;
+        failure.window_id = w.id;
+        failure.stage = "export";
+        auto issues = fhir::ParseOperationOutcome(line);
+        failure.reason = issues.ok() ? fhir::SummarizeOutcome(*issues)
+                                     : "an export error line that is not an OperationOutcome";
+        if (issues.ok()) failure.outcome_json = std::string(line);
+        failure.body_location = f.staged_path + ":" + std::to_string(n);
+        failure.at = clock_.Now();
+        FM_TRY_STATUS(store_.AddFailure(failure));
+        sink_.OnResourceFailed(failure);
+        return base::Ok();
+      }));
+      if (n > 0) {
+        Note("warn", Describe(w) + ": the export reported " + std::to_string(n) +
+                         " OperationOutcomes in error[] (recorded in failures, stage export)");
+      }
+    } else if (f.kind == "deleted") {
+      json::ResourceReader reader;
+      FM_TRY_STATUS(ForEachLine(fs_, f.staged_path, [&](std::string_view line) -> base::Status {
+        // A transaction Bundle of DELETE entries: request.url is "Type/id".
+        std::string text(line);
+        size_t pos = 0;
+        while ((pos = text.find("\"url\"", pos)) != std::string::npos) {
+          pos += 5;
+          size_t q1 = text.find('"', text.find(':', pos));
+          if (q1 == std::string::npos) break;
+          size_t q2 = text.find('"', q1 + 1);
+          if (q2 == std::string::npos) break;
+          std::string url = text.substr(q1 + 1, q2 - q1 - 1);
+          pos = q2 + 1;
+          auto parts = base::Split(url, '/');
+          if (parts.size() < 2) continue;
+          store::Deletion d;
+          d.window_id = w.id;
+          d.resource_type = std::string(parts[parts.size() - 2]);
+          d.resource_id = std::string(parts[parts.size() - 1]);
+          d.at = clock_.Now();
+          FM_TRY_STATUS(store_.AddDeletion(d));
+        }
+        return base::Ok();
+      }));
+    }
+  }
+  return base::Ok();
+}
+
+base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
+                                     ResourceConsumer& out,
+                                     std::map<std::string, int64_t>& counts) {
+  json::ResourceReader reader;
+  int64_t line_no = 0;
+  int64_t delivered = 0, below = 0, above = 0;
+  file.status = store::FileStatus::kLoading;
+  FM_TRY_STATUS(store_.UpdateFile(file));
+  std::string shown = base::RedactUrl(file.url);
+  FM_TRY_STATUS(ForEachLine(fs_, file.staged_path, [&](std::string_view line) -> base::Status {
+    ++line_no;
+    if (line_no <= file.lines_loaded) return base::Ok();
+    auto key = reader.ReadKey(line);
+    if (!key.ok()) {
+      return base::MakeError(base::ErrorKind::kInvalidData, "file " + shown + " line " +
+                                                                std::to_string(line_no) + ": " +
+                                                                key.error().message);
+    }
+    if (key->id.empty()) {
+      return base::MakeError(base::ErrorKind::kInvalidData,
+                             "file " + shown + " line " + std::to_string(line_no) + ": no id");
+    }
+    if (key->last_updated) {
+      if (*key->last_updated < w.since) {
+        ++below;
+        return base::Ok();
+      }
+      if (*key->last_updated >= w.till) {
+        ++above;
+        return base::Ok();
+      }
+    }
+    ++delivered;
+    counts[key->type] += 1;
+    FM_TRY_STATUS(out.Consume(Resource{std::move(key->type), std::move(key->id), std::string(line)}));
+    if (line_no % kCheckpointLines == 0) {
+      // Mid-file checkpoint: only once the destination acknowledged every
+      // line handed over so far.
+      FM_TRY_STATUS(out.Drain());
+      file.lines_loaded = line_no;
+      FM_TRY_STATUS(store_.UpdateFile(file));
+    }
+    return base::Ok();
+  }));
+  // The checkpoint covers only what the destination acknowledged.
+  FM_TRY_STATUS(out.Drain());
+  file.lines_loaded = line_no;
+  file.status = store::FileStatus::kLoaded;
+  FM_TRY_STATUS(store_.UpdateFile(file));
+  if (delivered > 0) sink_.OnResourcesExtracted(w.id, file.resource_type, delivered);
+  if (below > 0) {
+    Note("warn", "file " + shown + ": " + std::to_string(below) +
+                     " resources updated before the window start were skipped (the server "
+                     "ignores _since?)");
+  }
+  if (above > 0) {
+    Note("info", "file " + shown + ": " + std::to_string(above) +
+                     " resources updated after the window end were left to a later window "
+                     "(the server ignored the upper bound)");
+  }
+  if (!options_.keep_files) (void)fs_.Remove(file.staged_path);
+  return base::Ok();
+}
+
+base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
+                                                         const std::vector<std::string>& types,
+                                                         ResourceConsumer& out,
+                                                         std::map<std::string, int64_t>& counts) {
+  if (w.export_url.empty()) {
+    FM_TRY_STATUS(KickOff(w, types));
+  } else if (w.manifest_json.empty()) {
+    Note("info", Describe(w) + ": resuming the export job " + base::RedactUrl(w.export_url));
+  }
+  std::optional<fhir::Manifest> manifest;
+  if (w.manifest_json.empty()) {
+    FM_ASSIGN_OR_RETURN(auto poll, client_.Poll(w.export_url));
+    if (poll.gone) {
+      Note("warn", Describe(w) + ": the export job " + base::RedactUrl(w.export_url) +
+                       " is gone (404/410); exporting the window again");
+      FM_TRY_STATUS(Forget(w, "status URL answered 404/410"));
+      return Next::kRestartExport;
+    }
+    FM_TRY_STATUS(RecordManifest(w, poll));
+    manifest = std::move(poll.manifest);
+  } else {
+    FM_ASSIGN_OR_RETURN(auto parsed, fhir::ParseManifest(w.manifest_json));
+    manifest = std::move(parsed);
+  }
+
+  // Downloads, refreshing expired links from the status URL.
+  for (int refresh = 0;; ++refresh) {
+    auto staged = DownloadAll(w, manifest->requires_access_token);
+    if (!staged.ok()) {
+      if (staged.error().kind == base::ErrorKind::kInvalidData) {
+        // A count mismatch or bad bytes: this job's output cannot be trusted;
+        // the next attempt exports the window again.
+        FM_TRY_STATUS(Forget(w, staged.error().message));
+      }
+      return staged.error();
+    }
+    if (*staged) break;
+    if (refresh >= kMaxLinkRefreshes) {
+      return base::MakeError(base::ErrorKind::kTransient,
+                             Describe(w) + ": file links kept expiring");
+    }
+    FM_ASSIGN_OR_RETURN(bool fresh, RefreshLinks(w));
+    if (!fresh) {
+      Note("warn", Describe(w) + ": file links expired and the status URL is gone; exporting "
+                                 "the window again");
+      FM_TRY_STATUS(Forget(w, "file links expired, status URL gone"));
+      return Next::kRestartExport;
+    }
+  }
+  FM_TRY_STATUS(RecordErrorsAndDeletions(w));
+
+  if (options_.delete_status_url && !w.export_url.empty()) {
+    FM_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(w.id));
+    bool deleted = false;
+    for (const auto& job : jobs) {
+      if (job.status_url == w.export_url && job.status == "cancelled") deleted = true;
+    }
+    if (!deleted) {
+      if (auto s = client_.Delete(w.export_url); !s.ok()) {
+        Note("warn", Describe(w) + ": DELETE of the status URL failed: " + s.error().message);
+      } else {
+        FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
+          for (auto job : jobs) {
+            if (job.status_url != w.export_url) continue;
+            job.status = "cancelled";  // deleted on the server once every file was staged
+            job.updated_at = clock_.Now();
+            FM_TRY_STATUS(store_.UpdateJob(job));
+          }
+          return base::Ok();
+        }));
+      }
+    }
+  }
+
+  // Window bounds from the server's clock.
+  if (manifest->transaction_time) {
+    base::Instant end = *manifest->transaction_time + base::Millis(1);
+    FM_ASSIGN_OR_RETURN(auto windows, store_.ListWindows());
+    bool newest = true;
+    for (const auto& other : windows) {
+      if (other.id != w.id && other.since >= w.till) newest = false;
+    }
+    if (end < w.till) {
+      if (end <= w.since) {
+        return base::MakeError(base::ErrorKind::kTransient,
+                               Describe(w) + ": the source's transactionTime " +
+                                   base::FormatInstant(*manifest->transaction_time) +
+                                   " is before the window start (clock skew); retrying later");
+      }
+      // The export only covers lastUpdated <= transactionTime: shrink the
+      // window to it and plan the rest as a window of its own.
+      store::Window rest;
+      rest.since = end;
+      rest.till = w.till;
+      rest.resource_type = w.resource_type;
+      rest.updated_at = clock_.Now();
+      FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
+        w.till = end;
+        FM_TRY_STATUS(store_.UpdateWindow(w));
+        FM_TRY_STATUS(store_.AddWindow(rest));
+        return base::Ok();
+      }));
+      Note("info", Describe(w) + ": shrunk to the export's transactionTime; [" +
+                       base::FormatInstant(rest.since) + ", " + base::FormatInstant(rest.till) +
+                       ") is a window of its own");
+    } else if (newest && end > w.till && options_.upper_bound_param.empty()) {
+      // The newest window without an upper bound really ends where the
+      // server's snapshot ends (everything up to transactionTime); the next
+      // plan continues from there. Older windows keep their till and leave
+      // later resources to the windows they belong to.
+      w.till = end;
+      FM_TRY_STATUS(store_.UpdateWindow(w));
+      Note("info", Describe(w) + ": ends at the export's transactionTime (no upper bound)");
+    }
+  }
+  w.status = store::WindowStatus::kLoading;
+  w.updated_at = clock_.Now();
+  FM_TRY_STATUS(store_.UpdateWindow(w));
+
+  FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
+  for (auto& f : files) {
+    if (f.kind != "output" || f.status == store::FileStatus::kLoaded) continue;
+    if (clock_.Interrupted()) return Cancelled();
+    FM_TRY_STATUS(LoadFile(w, f, out, counts));
+  }
+  return Next::kDone;
+}
+
+}  // namespace fm::migrate

@@ -1,0 +1,247 @@
+#include "migrate/import_loader.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "base/strings.h"
+#include "json/canonical.h"
+
+namespace fm::migrate {
+namespace {
+
+using nlohmann::json;
+
+class PassthroughStager : public ImportStager {
+ public:
+  base::Result<std::string> Stage(const store::FileRecord& file) override {
+    if (file.url.empty()) {
+      return base::MakeError(base::ErrorKind::kFatal, "passthrough staging: file " +
+                                                          std::to_string(file.id) + " has no URL");
+    }
+    return file.url;
+  }
+};
+
+class ServeStager : public ImportStager {
+ public:
+  explicit ServeStager(stage::FileServer& server) : server_(server) {}
+  base::Result<std::string> Stage(const store::FileRecord& file) override {
+    if (file.staged_path.empty()) {
+      return base::MakeError(base::ErrorKind::kFatal, "serve staging: file " +
+                                                          std::to_string(file.id) + " is not staged locally");
+    }
+    return server_.Register(file.staged_path);
+  }
+
+ private:
+  stage::FileServer& server_;
+};
+
+class AzureBlobStager : public ImportStager {
+ public:
+  explicit AzureBlobStager(stage::AzureBlobClient& client) : client_(client) {}
+  base::Result<std::string> Stage(const store::FileRecord& file) override {
+    if (!container_ready_) {
+      FM_TRY_STATUS(client_.CreateContainerIfMissing());
+      container_ready_ = true;
+    }
+    std::string name = "w" + std::to_string(file.window_id) + "/" + file.resource_type + "-" +
+                       std::to_string(file.id) + ".ndjson";
+    FM_TRY_STATUS(client_.UploadFile(file.staged_path, name));
+    return client_.ReadSasUrl(name);
+  }
+
+ private:
+  stage::AzureBlobClient& client_;
+  bool container_ready_ = false;
+};
+
+// The inputs of a job as stored in JobRecord::result_json: file ids, types
+// and a hash of each URL (a SAS URL is a credential: never stored).
+json InputsJson(const std::vector<fhir::ImportInput>& inputs, const std::map<std::string, int64_t>& file_of) {
+  json a = json::array();
+  for (const auto& in : inputs) {
+    a.push_back({{"file_id", file_of.at(in.url)}, {"type", in.type}, {"url_sha256", fm::json::Sha256Hex(in.url)}});
+  }
+  return a;
+}
+
+}  // namespace
+
+std::unique_ptr<ImportStager> NewPassthroughStager() { return std::make_unique<PassthroughStager>(); }
+std::unique_ptr<ImportStager> NewServeStager(stage::FileServer& server) {
+  return std::make_unique<ServeStager>(server);
+}
+std::unique_ptr<ImportStager> NewAzureBlobStager(stage::AzureBlobClient& client) {
+  return std::make_unique<AzureBlobStager>(client);
+}
+
+ImportWindowLoader::ImportWindowLoader(store::StateStore& store, fhir::BulkImporter& importer,
+                                       ImportStager& stager, env::Clock& clock)
+    : store_(store), importer_(importer), stager_(stager), clock_(clock) {}
+
+base::Result<ImportWindowResult> ImportWindowLoader::LoadWindow(int64_t window_id) {
+  FM_ASSIGN_OR_RETURN(std::vector<store::FileRecord> files, store_.ListFiles(window_id));
+  FM_ASSIGN_OR_RETURN(std::vector<store::JobRecord> jobs, store_.ListJobs(window_id));
+  std::map<int64_t, store::FileRecord> by_id;
+  for (const auto& f : files) {
+    if (f.kind == "output") by_id[f.id] = f;
+  }
+
+  // Files covered by an earlier job; running jobs are resumed.
+  std::set<int64_t> covered;
+  std::vector<fhir::BulkImporter::Kicked> resume;
+  std::map<std::string, store::JobRecord> job_of_url;  // status_url → record
+  // url hash → file id, for every job (old and new).
+  std::map<std::string, int64_t> file_of_hash;
+  for (const auto& j : jobs) {
+    if (j.kind != "import") continue;
+    json stored = json::parse(j.result_json, nullptr, false);
+    if (!stored.is_object() || !stored.contains("inputs")) continue;
+    if (j.status == "failed" || j.status == "cancelled") continue;
+    fhir::BulkImporter::Kicked k{j.status_url, {}};
+    for (const auto& in : stored["inputs"]) {
+      int64_t id = in.value("file_id", int64_t{0});
+      covered.insert(id);
+      file_of_hash[in.value("url_sha256", "")] = id;
+      k.inputs.push_back({in.value("type", ""), "", ""});
+    }
+    if (j.status == "running") {
+      resume.push_back(std::move(k));
+      job_of_url[j.status_url] = j;
+    }
+  }
+
+  std::vector<fhir::ImportInput> inputs;
+  std::map<std::string, int64_t> file_of_url;
+  for (auto& [id, f] : by_id) {
+    if (covered.count(id)) continue;
+    FM_ASSIGN_OR_RETURN(std::string url, stager_.Stage(f));
+    inputs.push_back({f.resource_type, url, ""});
+    file_of_url[url] = id;
+    file_of_hash[fm::json::Sha256Hex(url)] = id;
+  }
+
+  ImportWindowResult out;
+  std::vector<std::string> problems;
+  fhir::BulkImporter::Hooks hooks;
+  hooks.on_kicked = [&](const fhir::BulkImporter::Kicked& k) -> base::Status {
+    store::JobRecord job;
+    job.kind = "import";
+    job.window_id = window_id;
+    job.server = "destination";
+    job.status_url = k.status_url;
+    job.status = "running";
+    job.request_fingerprint = fhir::ImportFingerprint(k.inputs, importer_.options().mode);
+    job.result_json = json({{"inputs", InputsJson(k.inputs, file_of_url)}}).dump();
+    job.created_at = job.updated_at = clock_.Now();
+    FM_ASSIGN_OR_RETURN(job.id, store_.AddJob(job));
+    job_of_url[k.status_url] = job;
+    return base::Ok();
+  };
+  hooks.on_done = [&](const fhir::BulkImporter::Kicked& k,
+                      const fhir::ImportResult& result) -> base::Status {
+    FM_ASSIGN_OR_RETURN(std::vector<fhir::ImportLineError> errors, importer_.ReadErrors(result));
+    store::JobRecord job = job_of_url[k.status_url];
+    json stored = json::parse(job.result_json, nullptr, false);
+    json inputs_json = stored.is_object() && stored.contains("inputs") ? stored["inputs"] : json::array();
+    // This job's counts against the export's: output entries are matched to
+    // files by URL hash (resumed jobs know their files only by id and hash).
+    std::map<int64_t, int64_t> loaded_of, errors_of;
+    for (const auto& o : result.output) {
+      auto it = file_of_hash.find(fm::json::Sha256Hex(o.input_url));
+      if (it != file_of_hash.end()) loaded_of[it->second] += o.count;
+    }
+    for (const auto& e : result.error) {
+      auto it = file_of_hash.find(fm::json::Sha256Hex(e.input_url));
+      if (it != file_of_hash.end()) errors_of[it->second] += e.count;
+    }
+    fhir::ImportResult keyed;
+    std::vector<fhir::ImportExpectation> expectations;
+    for (const auto& in : inputs_json) {
+      int64_t id = in.value("file_id", int64_t{0});
+      if (!by_id.count(id)) continue;
+      std::string key = std::to_string(id);
+      if (loaded_of.count(id)) keyed.output.push_back({by_id[id].resource_type, loaded_of[id], key});
+      if (errors_of.count(id)) keyed.error.push_back({"OperationOutcome", errors_of[id], key, ""});
+      expectations.push_back({key, by_id[id].resource_type + " file", by_id[id].expected_count});
+    }
+    auto cmp = fhir::CompareImportCounts(expectations, keyed);
+    problems.insert(problems.end(), cmp.problems.begin(), cmp.problems.end());
+    FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
+      std::map<std::string, store::TypeCounts> counts;
+      for (const auto& o : result.output) {
+        auto it = file_of_hash.find(fm::json::Sha256Hex(o.input_url));
+        std::string type = o.type;
+        if (it != file_of_hash.end() && by_id.count(it->second)) {
+          store::FileRecord f = by_id[it->second];
+          type = f.resource_type;
+          f.lines_loaded = o.count;
+          f.status = store::FileStatus::kLoaded;
+          FM_TRY_STATUS(store_.UpdateFile(f));
+        }
+        counts[type].resource_type = type;
+        counts[type].loaded += o.count;
+        out.loaded[type] += o.count;
+      }
+      for (const auto& e : errors) {
+        auto it = file_of_hash.find(fm::json::Sha256Hex(e.input_url));
+        const store::FileRecord* f =
+            it != file_of_hash.end() && by_id.count(it->second) ? &by_id[it->second] : nullptr;
+        store::Failure failure;
+        failure.window_id = window_id;
+        failure.stage = "import";
+        failure.resource_type = f ? f->resource_type : e.resource_type;
+        failure.reason = e.diagnostics;
+        failure.outcome_json = e.outcome_json;
+        std::string where = f ? (f->staged_path.empty() ? base::RedactUrl(f->url) : f->staged_path)
+                              : base::RedactUrl(e.input_url);
+        failure.body_location = e.line > 0 ? where + ":" + std::to_string(e.line) : where;
+        failure.at = clock_.Now();
+        FM_TRY_STATUS(store_.AddFailure(failure));
+        counts[failure.resource_type].resource_type = failure.resource_type;
+        counts[failure.resource_type].failed++;
+        out.errors++;
+      }
+      for (const auto& [type, c] : counts) FM_TRY_STATUS(store_.AddCounts(window_id, c));
+      // A short job is "failed": a retry of the window imports its files again.
+      job.status = cmp.ok() ? "done" : "failed";
+      job.updated_at = clock_.Now();
+      json summary = {{"inputs", inputs_json},
+                      {"transactionTime", result.transaction_time},
+                      {"loaded", result.output.size()},
+                      {"error_files", result.error.size()},
+                      {"problems", cmp.problems}};
+      job.result_json = summary.dump();
+      return store_.UpdateJob(job);
+    }));
+    out.jobs++;
+    return base::Ok();
+  };
+
+  hooks.on_failed = [&](const fhir::BulkImporter::Kicked& k, const base::Error& error) {
+    // The server lost or failed the job: a retry of the window sends its files again.
+    auto it = job_of_url.find(k.status_url);
+    if (it == job_of_url.end()) return;
+    store::JobRecord job = it->second;
+    job.status = "failed";
+    job.updated_at = clock_.Now();
+    json stored = json::parse(job.result_json, nullptr, false);
+    if (stored.is_object()) {
+      stored["error"] = error.ToString();
+      job.result_json = stored.dump();
+    }
+    (void)store_.UpdateJob(job);  // best effort: the window fails either way
+  };
+  FM_ASSIGN_OR_RETURN(auto done, importer_.Run(inputs, resume, hooks));
+  (void)done;
+
+  if (!problems.empty()) {
+    return base::MakeError(base::ErrorKind::kInvalidData,
+                           "import of window " + std::to_string(window_id) + " fell short: " +
+                               base::Join(problems, "; "));
+  }
+  return out;
+}
+
+}  // namespace fm::migrate

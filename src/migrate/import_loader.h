@@ -1,0 +1,61 @@
+// Loads a window's staged export files into the destination with `$import`
+// (docs/import-and-staging.md). Every import job is recorded in the state
+// store (JobRecord kind "import") before it is polled, so a rerun after a
+// crash polls the stored job and sends no second `$import` for its files.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "env/clock.h"
+#include "fhir/bulk_import.h"
+#include "stage/azure_blob.h"
+#include "stage/file_server.h"
+#include "store/state_store.h"
+
+namespace fm::migrate {
+
+// Makes a staged file readable by the destination; returns the URL `$import`
+// gets. Called again after a restart for files whose job was not yet sent.
+class ImportStager {
+ public:
+  virtual ~ImportStager() = default;
+  virtual base::Result<std::string> Stage(const store::FileRecord& file) = 0;
+};
+
+// passthrough: the source's export URL (FileRecord::url).
+std::unique_ptr<ImportStager> NewPassthroughStager();
+// local + serve: FileRecord::staged_path registered with the tool's file server.
+std::unique_ptr<ImportStager> NewServeStager(stage::FileServer& server);
+// azure-blob: FileRecord::staged_path uploaded as "<window>/<Type>-<file id>.ndjson",
+// handed over as a read-only SAS URL.
+std::unique_ptr<ImportStager> NewAzureBlobStager(stage::AzureBlobClient& client);
+
+struct ImportWindowResult {
+  std::map<std::string, int64_t> loaded;  // per type
+  int64_t errors = 0;                     // resources refused (in the failures table)
+  int jobs = 0;                           // import jobs completed in this call
+};
+
+class ImportWindowLoader {
+ public:
+  ImportWindowLoader(store::StateStore& store, fhir::BulkImporter& importer, ImportStager& stager,
+                     env::Clock& clock);
+
+  // Imports every "output" file of the window that no import job covers yet,
+  // resumes the window's running jobs, records refused resources in the
+  // failures table and loaded counts per type, and fails (kInvalidData) when
+  // the counts fall short of the export's counts without matching errors.
+  base::Result<ImportWindowResult> LoadWindow(int64_t window_id);
+
+ private:
+  store::StateStore& store_;
+  fhir::BulkImporter& importer_;
+  ImportStager& stager_;
+  env::Clock& clock_;
+};
+
+}  // namespace fm::migrate

@@ -1,0 +1,59 @@
+// Deep check: a reproducible random sample of N resources per type, read
+// from both servers and compared element by element (json::Diff).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/time.h"
+#include "fhir/client.h"
+#include "json/canonical.h"
+
+namespace fm::verify {
+
+inline constexpr uint64_t kDefaultSeed = 20240101;
+
+struct DeepOptions {
+  int per_type = 10;                      // sample size N per type
+  uint64_t seed = kDefaultSeed;           // same seed + same data = same sample
+  std::vector<std::string> ignore;        // JSON Pointers removed before comparing
+  std::optional<base::Instant> before;    // sample only lastUpdated < before
+  int page_size = 1000;                   // reservoir fallback paging
+};
+
+struct ResourceDiff {
+  std::string id;
+  bool missing = false;                   // not on the destination
+  std::vector<json::Difference> differences;
+};
+
+struct DeepType {
+  std::string type;
+  int64_t population = 0;                 // source count sampled from
+  int64_t sampled = 0;
+  std::string method;                     // "offset" | "reservoir"
+  std::vector<ResourceDiff> mismatches;   // sorted by id
+};
+
+struct DeepResult {
+  std::vector<DeepType> types;
+  bool passed() const;
+};
+
+// Picks `k` distinct values of [0, n) from a SplitMix64 stream seeded with
+// `seed` and the type name: portable, so a sample is the same on every
+// platform. Sorted ascending.
+std::vector<int64_t> SampleOffsets(uint64_t seed, const std::string& type, int64_t n, int64_t k);
+
+// Samples each type: `_count=1&_offset=k` at the sampled offsets when the
+// source honours _offset, else one pass of id paging with a seeded reservoir
+// (memory: N ids). Each sampled resource is read from both sides.
+// `counts[i]` is the source count of `types[i]` (from the surface check).
+base::Result<DeepResult> DeepCheck(fhir::Client& source, fhir::Client& destination,
+                                   const std::vector<std::string>& types,
+                                   const std::vector<int64_t>& counts, const DeepOptions& options);
+
+}  // namespace fm::verify

@@ -1,0 +1,44 @@
+// Internal to src/verify: a temporary SQLite file holding (side, type, id,
+// hash) rows for the full check, so memory stays bounded however many
+// resources there are. The file is deleted when the object dies. Only
+// hash_spill.cc includes sqlite3.h.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+
+namespace fm::verify::internal {
+
+enum class Side { kSource = 0, kDestination = 1 };
+
+class HashSpill {
+ public:
+  // Creates a fresh file in `dir` ("" = $TMPDIR or /tmp).
+  static base::Result<std::unique_ptr<HashSpill>> Create(const std::string& dir);
+  ~HashSpill();
+  HashSpill(const HashSpill&) = delete;
+  HashSpill& operator=(const HashSpill&) = delete;
+
+  // Rows are written in transactions of a few thousand; Flush commits the rest.
+  base::Status Add(Side side, const std::string& type, const std::string& id,
+                   const std::string& hash);
+  base::Status Flush();
+
+  enum class Kind { kMissing, kExtra, kDifferent };
+  // Every (type, id) in the category, ordered by type then id.
+  using RowVisitor = std::function<base::Status(const std::string& type, const std::string& id)>;
+  base::Status ForEach(Kind kind, const RowVisitor& visit);
+  const std::string& path() const { return path_; }
+
+ private:
+  HashSpill() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+};
+
+}  // namespace fm::verify::internal

@@ -1,0 +1,283 @@
+#include "verify/verify.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace fm::verify {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json Value(const std::string& canonical) {
+  if (canonical.empty()) return nullptr;  // absent on that side
+  Json v = Json::parse(canonical, nullptr, false);
+  return v.is_discarded() ? Json(canonical) : v;
+}
+
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+Json SurfaceValue(const SurfaceResult& r) {
+  Json types = Json::array();
+  for (const auto& t : r.types) {
+    Json o = {{"type", t.type}, {"source", t.source}, {"destination", t.destination},
+              {"match", t.matches()}};
+    if (t.source_history || t.destination_history) {
+      o["source_history"] = t.source_history ? Json(*t.source_history) : Json(nullptr);
+      o["destination_history"] = t.destination_history ? Json(*t.destination_history) : Json(nullptr);
+    }
+    types.push_back(std::move(o));
+  }
+  return {{"types", types}, {"passed", r.passed()}};
+}
+
+Json DeepValue(const DeepResult& r) {
+  Json types = Json::array();
+  for (const auto& t : r.types) {
+    Json mismatches = Json::array();
+    for (const auto& m : t.mismatches) {
+      Json diffs = Json::array();
+      for (const auto& d : m.differences) {
+        diffs.push_back({{"pointer", d.pointer}, {"source", Value(d.left)},
+                         {"destination", Value(d.right)}});
+      }
+      mismatches.push_back({{"id", m.id}, {"missing", m.missing}, {"differences", diffs}});
+    }
+    types.push_back({{"type", t.type}, {"population", t.population}, {"sampled", t.sampled},
+                     {"method", t.method}, {"mismatches", mismatches}});
+  }
+  return {{"types", types}, {"passed", r.passed()}};
+}
+
+Json FullValue(const FullResult& r, const std::optional<FixDeletes>& fix) {
+  Json types = Json::array();
+  for (const auto& t : r.types) {
+    types.push_back({{"type", t.type}, {"source", t.source}, {"destination", t.destination},
+                     {"missing", t.missing}, {"extra", t.extra}, {"different", t.different}});
+  }
+  Json out = {{"types", types}, {"missing", r.missing}, {"extra", r.extra},
+              {"different", r.different}, {"passed", r.passed()}};
+  if (fix) {
+    out["fix_deletes"] = {{"applied", fix->applied}, {"found", fix->found},
+                          {"deleted", fix->deleted}, {"listed", fix->listed}};
+  }
+  return out;
+}
+
+std::string Line(const char* fmt, auto... args) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, fmt, args...);
+  return buf;
+}
+
+std::string Truncated(const std::string& s, size_t n = 60) {
+  return s.size() <= n ? s : s.substr(0, n - 3) + "...";
+}
+
+std::string JoinIds(const std::vector<std::string>& ids, int64_t total) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
+  if (total > static_cast<int64_t>(ids.size())) {
+    out += " (and " + std::to_string(total - static_cast<int64_t>(ids.size())) + " more)";
+  }
+  return out;
+}
+
+}  // namespace
+
+bool VerifyReport::passed() const {
+  return (!surface || surface->passed()) && (!deep || deep->passed()) && (!full || full->passed());
+}
+
+std::vector<std::string> VerifyReport::Problems() const {
+  std::vector<std::string> out;
+  if (surface && !surface->passed()) {
+    std::string names;
+    for (const auto& t : surface->types) {
+      if (!t.matches()) names += (names.empty() ? "" : ", ") + t.type;
+    }
+    out.push_back("counts differ for " + names);
+  }
+  if (deep) {
+    for (const auto& t : deep->types) {
+      for (const auto& m : t.mismatches) {
+        std::string what = t.type + "/" + m.id;
+        if (m.missing) {
+          out.push_back("sampled " + what + " is missing on the destination");
+        } else {
+          std::string ptrs;
+          for (const auto& d : m.differences) ptrs += (ptrs.empty() ? "" : " ") + d.pointer;
+          out.push_back("sampled " + what + " differs at " + ptrs);
+        }
+      }
+    }
+  }
+  if (full) {
+    int64_t missing = 0, extra = 0, different = 0;
+    for (const auto& t : full->types) missing += t.missing, extra += t.extra, different += t.different;
+    if (missing) out.push_back("missing on the destination: " + JoinIds(full->missing, missing));
+    if (extra) out.push_back("extra on the destination: " + JoinIds(full->extra, extra));
+    if (different) out.push_back("different content: " + JoinIds(full->different, different));
+  }
+  return out;
+}
+
+base::Result<VerifyReport> Verify(fhir::Client& source, fhir::Client& destination,
+                                  const VerifyRequest& request) {
+  VerifyReport report;
+  report.before = request.before;
+  bool run_surface = request.surface || (!request.deep && !request.full);
+  // The surface check also finds the types with data (and their counts).
+  FM_ASSIGN_OR_RETURN(SurfaceResult surface,
+                      SurfaceCheck(source, destination, request.types, request.before,
+                                   run_surface && request.history));
+  std::vector<std::string> types;
+  std::vector<int64_t> counts;
+  for (const auto& t : surface.types) {
+    types.push_back(t.type);
+    counts.push_back(t.source);
+  }
+  if (run_surface) report.surface = surface;
+  if (request.deep) {
+    DeepOptions o;
+    o.per_type = *request.deep;
+    o.seed = request.seed;
+    o.ignore = request.ignore;
+    o.before = request.before;
+    o.page_size = request.page_size;
+    FM_ASSIGN_OR_RETURN(report.deep, DeepCheck(source, destination, types, counts, o));
+  }
+  if (request.full) {
+    FullOptions o;
+    o.ignore = request.ignore;
+    o.before = request.before;
+    o.page_size = request.page_size;
+    o.spill_dir = request.spill_dir;
+    o.max_listed = request.max_listed;
+    ExtraVisitor on_extra;
+    if (request.fix_deletes) {
+      report.fix.emplace();
+      report.fix->applied = request.apply;
+      on_extra = [&](const std::string& type, const std::string& id) -> base::Status {
+        FixDeletes& fix = *report.fix;
+        ++fix.found;
+        if (fix.listed.size() < request.max_listed) fix.listed.push_back(type + "/" + id);
+        if (request.apply) {
+          FM_TRY_STATUS(destination.Delete(type, id));
+          ++fix.deleted;
+        }
+        return base::Ok();
+      };
+    }
+    FM_ASSIGN_OR_RETURN(report.full, FullCheck(source, destination, types, o, on_extra));
+  }
+  return report;
+}
+
+std::string SurfaceJson(const SurfaceResult& r) { return Dump(SurfaceValue(r)); }
+std::string DeepJson(const DeepResult& r) { return Dump(DeepValue(r)); }
+std::string FullJson(const FullResult& r, const std::optional<FixDeletes>& fix) {
+  return Dump(FullValue(r, fix));
+}
+
+std::string ReportJson(const VerifyReport& report) {
+  Json out;
+  out["schema"] = "fhir-migrate.verify/1";
+  out["before"] = report.before ? Json(base::FormatInstant(*report.before)) : Json(nullptr);
+  if (report.surface) out["surface"] = SurfaceValue(*report.surface);
+  if (report.deep) out["deep"] = DeepValue(*report.deep);
+  if (report.full) out["full"] = FullValue(*report.full, report.fix);
+  out["passed"] = report.passed();
+  return Dump(out);
+}
+
+std::string ReportText(const VerifyReport& report) {
+  std::string out;
+  if (report.before) out += "only resources with lastUpdated < " + base::FormatInstant(*report.before) + "\n\n";
+  if (report.surface) {
+    const auto& s = *report.surface;
+    bool history = false;
+    for (const auto& t : s.types) history |= t.source_history || t.destination_history;
+    out += Line("%-24s %12s %12s", "type", "source", "destination");
+    if (history) out += Line(" %12s %12s", "src history", "dst history");
+    out += "\n";
+    int64_t src = 0, dst = 0;
+    for (const auto& t : s.types) {
+      out += Line("%-24s %12lld %12lld", t.type.c_str(), static_cast<long long>(t.source),
+                  static_cast<long long>(t.destination));
+      if (history) {
+        auto h = [](const std::optional<int64_t>& v) { return v ? std::to_string(*v) : std::string("n/a"); };
+        out += Line(" %12s %12s", h(t.source_history).c_str(), h(t.destination_history).c_str());
+      }
+      out += std::string(t.matches() ? "" : "   MISMATCH") + "\n";
+      src += t.source, dst += t.destination;
+    }
+    out += Line("%-24s %12lld %12lld\n", "total", static_cast<long long>(src), static_cast<long long>(dst));
+    out += std::string("surface check ") + (s.passed() ? "passed" : "FAILED") + "\n";
+  }
+  if (report.deep) {
+    if (!out.empty()) out += "\n";
+    const auto& d = *report.deep;
+    out += Line("%-24s %12s %10s %10s  %s\n", "type", "population", "sampled", "mismatch", "method");
+    for (const auto& t : d.types) {
+      out += Line("%-24s %12lld %10lld %10zu  %s\n", t.type.c_str(), static_cast<long long>(t.population),
+                  static_cast<long long>(t.sampled), t.mismatches.size(), t.method.c_str());
+    }
+    for (const auto& t : d.types) {
+      for (const auto& m : t.mismatches) {
+        out += "  " + t.type + "/" + m.id + (m.missing ? ": missing on the destination\n" : ":\n");
+        for (const auto& diff : m.differences) {
+          out += "    " + diff.pointer + "  source=" + Truncated(diff.left.empty() ? "(absent)" : diff.left) +
+                 "  destination=" + Truncated(diff.right.empty() ? "(absent)" : diff.right) + "\n";
+        }
+      }
+    }
+    out += std::string("deep check ") + (d.passed() ? "passed" : "FAILED") + "\n";
+  }
+  if (report.full) {
+    if (!out.empty()) out += "\n";
+    const auto& f = *report.full;
+    out += Line("%-24s %12s %12s %9s %9s %9s\n", "type", "source", "destination", "missing", "extra",
+                "different");
+    for (const auto& t : f.types) {
+      out += Line("%-24s %12lld %12lld %9lld %9lld %9lld\n", t.type.c_str(),
+                  static_cast<long long>(t.source), static_cast<long long>(t.destination),
+                  static_cast<long long>(t.missing), static_cast<long long>(t.extra),
+                  static_cast<long long>(t.different));
+    }
+    for (const auto& id : f.missing) out += "  missing on destination: " + id + "\n";
+    for (const auto& id : f.extra) out += "  extra on destination:   " + id + "\n";
+    for (const auto& id : f.different) out += "  different content:      " + id + "\n";
+    out += std::string("full check ") + (f.passed() ? "passed" : "FAILED") + "\n";
+    if (report.fix) {
+      const auto& x = *report.fix;
+      if (x.applied) {
+        out += "fix-deletes: deleted " + std::to_string(x.deleted) + " of " + std::to_string(x.found) +
+               " destination-only resources\n";
+      } else {
+        out += "fix-deletes (dry run): " + std::to_string(x.found) +
+               " destination-only resources would be deleted; add --apply to delete them\n";
+      }
+      for (const auto& id : x.listed) out += std::string(x.applied ? "  deleted " : "  would delete ") + id + "\n";
+    }
+  }
+  return out;
+}
+
+base::Status RecordChecks(store::StateStore& store, const VerifyReport& report, base::Instant at) {
+  auto add = [&](const char* kind, bool passed, std::string summary) {
+    store::CheckRecord r;
+    r.kind = kind;
+    r.at = at;
+    r.passed = passed;
+    r.summary_json = std::move(summary);
+    return store.AddCheck(r);
+  };
+  if (report.surface) FM_TRY_STATUS(add("surface", report.surface->passed(), SurfaceJson(*report.surface)));
+  if (report.deep) FM_TRY_STATUS(add("deep", report.deep->passed(), DeepJson(*report.deep)));
+  if (report.full) {
+    FM_TRY_STATUS(add("full", report.full->passed(), FullJson(*report.full, report.fix)));
+  }
+  return base::Ok();
+}
+
+}  // namespace fm::verify

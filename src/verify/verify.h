@@ -1,0 +1,75 @@
+// The `verify` command's engine: runs the surface, deep and full checks that
+// were asked for, reconciles deletes, renders the reports (text table and
+// JSON) and records each check in the state store. The CLI only parses flags.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/time.h"
+#include "fhir/client.h"
+#include "store/state_store.h"
+#include "verify/deep.h"
+#include "verify/full.h"
+#include "verify/surface.h"
+
+namespace fm::verify {
+
+// The default ignore list (config key verify.ignore).
+inline const char* const kDefaultIgnore = "/meta/versionId,/meta/lastUpdated,/meta/source";
+
+struct VerifyRequest {
+  bool surface = false;                 // run when asked, or when nothing else is
+  std::optional<int> deep;              // N per type
+  bool full = false;
+  bool fix_deletes = false;             // with full: list destination-only resources
+  bool apply = false;                   // with fix_deletes: delete them on the destination
+  std::vector<std::string> types;       // empty: every type with data on either side
+  std::optional<base::Instant> before;  // only lastUpdated < before (the watermark)
+  bool history = false;                 // surface: compare history counts too
+  uint64_t seed = kDefaultSeed;
+  std::vector<std::string> ignore;
+  int page_size = 1000;
+  std::string spill_dir;
+  size_t max_listed = 1000;
+};
+
+struct FixDeletes {
+  bool applied = false;                 // false: dry run
+  std::vector<std::string> listed;      // "Type/id", at most max_listed
+  int64_t found = 0;
+  int64_t deleted = 0;
+};
+
+struct VerifyReport {
+  std::optional<base::Instant> before;
+  std::optional<SurfaceResult> surface;
+  std::optional<DeepResult> deep;
+  std::optional<FullResult> full;
+  std::optional<FixDeletes> fix;
+  bool passed() const;
+  // One line per discrepancy group naming types and ids (for stderr).
+  std::vector<std::string> Problems() const;
+};
+
+// Runs the checks. Errors (unreachable server, bad page) abort; differences
+// are results, not errors.
+base::Result<VerifyReport> Verify(fhir::Client& source, fhir::Client& destination,
+                                  const VerifyRequest& request);
+
+// JSON summaries, one per check kind that ran ("surface", "deep", "full").
+std::string SurfaceJson(const SurfaceResult& r);
+std::string DeepJson(const DeepResult& r);
+std::string FullJson(const FullResult& r, const std::optional<FixDeletes>& fix);
+// The whole report as one JSON object ({"before":..,"surface":..,..,"passed":..}).
+std::string ReportJson(const VerifyReport& report);
+// Readable tables.
+std::string ReportText(const VerifyReport& report);
+
+// Stores one CheckRecord per check that ran, each with `at`.
+base::Status RecordChecks(store::StateStore& store, const VerifyReport& report, base::Instant at);
+
+}  // namespace fm::verify

@@ -1,0 +1,295 @@
+// Bulk Data $export extraction end to end: the real binary against the test
+// server's $export emulation (tests/servers/export.mjs) and its fault
+// switches, with kill -9 at the moments that matter.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "store/state_store.h"
+#include "tests/integration/compare.h"
+
+namespace fm::harness {
+namespace {
+
+using Json = nlohmann::json;
+
+class BulkExportTest : public ::testing::Test {
+ protected:
+  FhirServer source{"source"};
+  FhirServer destination{"destination"};
+  std::string dir = TempDir("fm_bulk");
+  std::string state = dir + "/state.db";
+
+  void SetUp() override { source.SetFaults(R"({"retryAfterSeconds":0})"); }
+
+  std::vector<std::string> BulkOverrides(std::vector<std::string> extra = {}) {
+    std::vector<std::string> o = {"migration.extract=bulk", "bulk.poll_interval=100ms",
+                                  "bulk.max_poll_interval=1s", "rest.batch_size=100",
+                                  "staging.dir=" + dir + "/staging"};
+    o.insert(o.end(), extra.begin(), extra.end());
+    return o;
+  }
+
+  RunResult Bulk(const std::string& state_path, std::vector<std::string> extra = {}) {
+    return RunMigrate({"run", "--once"}, source, destination, state_path, BulkOverrides(extra));
+  }
+
+  int Kickoffs() { return Json::parse(source.Stats())["exportKickoffs"].get<int>(); }
+
+  std::unique_ptr<store::StateStore> Store(const std::string& path) {
+    auto s = store::OpenSqliteStateStore({path, /*read_only=*/true});
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  int64_t Extracted(const std::string& path) {
+    int64_t n = 0;
+    for (const auto& t : *Store(path)->TotalCounts()) n += t.extracted;
+    return n;
+  }
+};
+
+int64_t Lines(const std::string& ndjson) { return std::count(ndjson.begin(), ndjson.end(), '\n'); }
+
+TEST_F(BulkExportTest, BulkAndSearchGiveIdenticalDestinations) {
+  std::string ndjson = Generate(3000, 7, "2023-01-01", "2024-01-01");
+  source.LoadNdjson(ndjson);
+  source.SetFaults(R"({"retryAfterSeconds":0,"maxLinesPerFile":400})");
+  FhirServer by_search{"by-search"};
+  auto search = RunMigrate({"run", "--once"}, source, by_search, dir + "/search.db",
+                           {"migration.window=120d"});
+  ASSERT_EQ(search.exit_code, 0) << search.err;
+  auto bulk = Bulk(state, {"migration.window=120d", "bulk.parallel_downloads=3"});
+  ASSERT_EQ(bulk.exit_code, 0) << bulk.err;
+  auto diffs = CompareServers(source, destination, kGeneratedTypes);
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+  diffs = CompareServers(by_search, destination, kGeneratedTypes);
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+
+  auto store = Store(state);
+  auto windows = *store->ListWindows();
+  int with_export = 0;
+  for (size_t i = 0; i < windows.size(); ++i) {
+    EXPECT_EQ(windows[i].status, store::WindowStatus::kLoaded);
+    if (i) {
+      EXPECT_EQ(windows[i].since, windows[i - 1].till) << "gap at window " << windows[i].id;
+    }
+    if (!windows[i].export_url.empty()) {
+      ++with_export;
+      for (const auto& f : *store->ListFiles(windows[i].id)) {
+        if (f.kind != "output") continue;
+        EXPECT_EQ(f.status, store::FileStatus::kLoaded);
+        EXPECT_EQ(f.lines_loaded, f.lines);
+        EXPECT_EQ(f.lines, f.expected_count);
+      }
+    }
+  }
+  EXPECT_EQ(Kickoffs(), with_export);
+  EXPECT_EQ(Extracted(state), Lines(ndjson));
+  // Staged files are removed once loaded; the directory is the owner's only.
+  ASSERT_TRUE(std::filesystem::exists(dir + "/staging"));
+  int staged_left = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir + "/staging")) {
+    if (e.is_regular_file()) ++staged_left;
+  }
+  EXPECT_EQ(staged_left, 0);
+  EXPECT_EQ(std::filesystem::status(dir + "/staging").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_all);
+}
+
+TEST_F(BulkExportTest, EveryFaultSwitchLosesNothingAndSaysWhy) {
+  std::string ndjson = Generate(600, 3, "2023-01-01", "2023-06-01");
+  source.LoadNdjson(ndjson);
+  struct Case {
+    std::string faults;
+    std::string log_text;
+    std::vector<std::string> extra;
+  };
+  std::vector<Case> cases = {
+      {R"({"exportStatus429":2})", "429", {}},
+      {R"({"download429":2})", "Too many requests", {}},
+      {R"({"exportTransient500":2})", "transient error 500", {}},
+      {R"({"expireFiles":true})", "link expired", {}},
+      {R"({"slowExportPolls":3})", "export progress", {}},
+      {R"({"truncateFile":2})", "(Range)", {"bulk.parallel_downloads=1"}},
+      {R"({"retryAfterSeconds":100000,"exportPolls":1})", "clamped", {"bulk.max_poll_interval=200ms"}},
+      {R"({"maxLinesPerFile":50})", "files", {}},
+      {R"({"ignoreUpperBound":true})", "", {}},
+      {R"({"upperBoundInclusive":true})", "", {"bulk.upper_bound_inclusive=true"}},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.faults);
+    destination.Reset();
+    Json faults = Json::parse(c.faults);
+    if (!faults.contains("retryAfterSeconds")) faults["retryAfterSeconds"] = 0;
+    if (!faults.contains("maxLinesPerFile")) faults["maxLinesPerFile"] = 150;
+    source.SetFaults(faults.dump());
+    std::string state_path = dir + "/fault" + std::to_string(++n) + ".db";
+    auto extra = c.extra;
+    extra.push_back("migration.window=60d");
+    auto run = Bulk(state_path, extra);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    if (!c.log_text.empty()) {
+      EXPECT_NE(run.err.find(c.log_text), std::string::npos) << run.err;
+    }
+    auto diffs = CompareServers(source, destination, kGeneratedTypes);
+    EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+    EXPECT_EQ(Extracted(state_path), Lines(ndjson));  // nothing loaded twice
+  }
+}
+
+// Starts a bulk run and SIGKILLs it once `when` holds for the state store.
+bool RunAndKill(const std::vector<std::string>& argv, const std::string& state, const std::string& log,
+                const std::function<bool(store::StateStore&)>& when) {
+  SpawnOptions o;
+  o.argv = argv;
+  o.stdout_path = log;
+  Process p(o);
+  std::unique_ptr<store::StateStore> reader;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(50);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!p.Running()) return false;
+    if (!reader) {
+      auto opened = store::OpenSqliteStateStore({state, /*read_only=*/true});
+      if (opened.ok()) reader = std::move(*opened);
+    }
+    if (reader && when(*reader)) {
+      p.Signal(SIGKILL);
+      EXPECT_EQ(p.Wait(std::chrono::seconds(10)).value_or(0), 128 + SIGKILL);
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return false;
+}
+
+std::vector<std::string> Argv(FhirServer& source, FhirServer& destination, const std::string& state,
+                              const std::vector<std::string>& overrides) {
+  std::vector<std::string> argv = {FhirMigrateBinary(), "-o", "source.url=" + source.base_url(),
+                                   "-o", "destination.url=" + destination.base_url(),
+                                   "-o", "state.path=" + state};
+  for (const auto& o : overrides) {
+    argv.push_back("-o");
+    argv.push_back(o);
+  }
+  argv.push_back("run");
+  argv.push_back("--once");
+  return argv;
+}
+
+TEST_F(BulkExportTest, KilledWhilePollingTheRerunResumesTheSameJob) {
+  source.LoadNdjson(Generate(800, 5, "2023-01-01", "2023-03-01"));
+  source.SetFaults(R"({"retryAfterSeconds":1,"slowExportPolls":25})");
+  auto overrides = BulkOverrides({"migration.window=3650d", "bulk.max_poll_interval=200ms"});
+  bool killed = RunAndKill(Argv(source, destination, state, overrides), state, dir + "/poll.log",
+                           [](store::StateStore& s) {
+                             auto ws = s.ListWindows();
+                             if (!ws.ok()) return false;
+                             for (const auto& w : *ws) {
+                               if (!w.export_url.empty() && w.manifest_json.empty()) return true;
+                             }
+                             return false;
+                           });
+  ASSERT_TRUE(killed) << "the run finished before it could be killed while polling";
+  auto rerun = RunMigrate({"run", "--once"}, source, destination, state, overrides);
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_NE(rerun.err.find("resuming the export job"), std::string::npos) << rerun.err;
+  EXPECT_EQ(Kickoffs(), 1);
+  auto diffs = CompareServers(source, destination, kGeneratedTypes);
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+}
+
+TEST_F(BulkExportTest, KilledWhileDownloadingTheRerunResumesTheSameJob) {
+  source.LoadNdjson(Generate(800, 6, "2023-01-01", "2023-03-01"));
+  source.SetFaults(R"({"retryAfterSeconds":0,"maxLinesPerFile":40,"download429":6})");
+  auto overrides = BulkOverrides({"migration.window=3650d", "bulk.parallel_downloads=1"});
+  bool killed = RunAndKill(Argv(source, destination, state, overrides), state, dir + "/dl.log",
+                           [](store::StateStore& s) {
+                             auto ws = s.ListWindows();
+                             if (!ws.ok()) return false;
+                             for (const auto& w : *ws) {
+                               auto files = s.ListFiles(w.id);
+                               if (!files.ok()) continue;
+                               for (const auto& f : *files) {
+                                 if (f.status == store::FileStatus::kStaged) return true;
+                               }
+                             }
+                             return false;
+                           });
+  ASSERT_TRUE(killed) << "the run finished before it could be killed while downloading";
+  auto rerun = RunMigrate({"run", "--once"}, source, destination, state, overrides);
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(Kickoffs(), 1);
+  auto diffs = CompareServers(source, destination, kGeneratedTypes);
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+}
+
+TEST_F(BulkExportTest, WithoutAnUpperBoundWindowsFollowTransactionTimeAndUpdatesArriveOnce) {
+  std::string ndjson = Generate(500, 8, "2023-01-01", "2023-05-01");
+  source.LoadNdjson(ndjson);
+  source.SetFaults(R"({"retryAfterSeconds":1,"ignoreUpperBound":true,"slowExportPolls":8})");
+  auto overrides = BulkOverrides({"migration.window=3650d", "bulk.upper_bound_param=none",
+                                  "migration.safety_lag=1s", "bulk.max_poll_interval=200ms"});
+  // Update five patients while the export job runs: they are not in its
+  // snapshot and must arrive with the next run, once.
+  auto page = Json::parse(source.Get("/Patient?_count=5").body);
+  std::vector<std::string> ids;
+  SpawnOptions o;
+  o.argv = Argv(source, destination, state, overrides);
+  o.stdout_path = dir + "/first.log";
+  {
+    Process p(o);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+    bool updated = false;
+    while (p.Running() && std::chrono::steady_clock::now() < deadline) {
+      if (!updated) {
+        auto s = store::OpenSqliteStateStore({state, true});
+        if (s.ok()) {
+          auto ws = (*s)->ListWindows();
+          if (ws.ok() && !ws->empty() && !ws->front().export_url.empty()) {
+            for (auto& e : page["entry"]) {
+              Json r = e["resource"];
+              r["name"] = Json::array({{{"family", "Updated"}}});
+              ids.push_back(r["id"]);
+              EXPECT_LT(source.Put("/Patient/" + r["id"].get<std::string>(), r.dump()).status, 300);
+            }
+            updated = true;
+          }
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(updated);
+    ASSERT_EQ(p.Wait(std::chrono::seconds(5)).value_or(-1), 0) << ReadFile(dir + "/first.log");
+  }
+  {
+    auto store = Store(state);
+    auto windows = *store->ListWindows();
+    ASSERT_EQ(windows.size(), 1u);
+    ASSERT_TRUE(windows[0].transaction_time.has_value());
+    EXPECT_EQ(windows[0].till, *windows[0].transaction_time + base::Millis(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the safety lag
+  auto second = Bulk(state, {"migration.window=3650d", "bulk.upper_bound_param=none",
+                             "migration.safety_lag=1s"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  auto diffs = CompareServers(source, destination, kGeneratedTypes);
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+  auto store = Store(state);
+  auto windows = *store->ListWindows();
+  ASSERT_GE(windows.size(), 2u);
+  for (size_t i = 1; i < windows.size(); ++i) EXPECT_EQ(windows[i].since, windows[i - 1].till);
+  EXPECT_EQ(Extracted(state), Lines(ndjson) + static_cast<int64_t>(ids.size()));
+  for (const auto& id : ids) {
+    auto history = Json::parse(destination.Get("/Patient/" + id + "/_history").body);
+    EXPECT_EQ(history["total"].get<int>(), 2) << id;  // the original and the update, once each
+  }
+}
+
+}  // namespace
+}  // namespace fm::harness

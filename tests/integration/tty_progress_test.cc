@@ -1,0 +1,85 @@
+// On a terminal (a pseudo-terminal here) `run` draws progress bars redrawn in
+// place; piped, it prints plain summary lines and no escape sequence.
+#include <gtest/gtest.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <regex>
+
+#include "tests/integration/compare.h"
+
+namespace fm::harness {
+namespace {
+
+struct PtyResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+PtyResult RunUnderPty(const std::vector<std::string>& argv) {
+  int master = -1;
+  winsize ws{};
+  ws.ws_row = 40;
+  ws.ws_col = 140;
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, &ws);
+  if (pid < 0) return {};
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  PtyResult r;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(master, buf, sizeof buf);
+    if (n > 0) {
+      r.out.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    break;  // EIO once the child closed the terminal
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(master);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::vector<std::string> Args(FhirServer& source, FhirServer& destination, const std::string& state) {
+  return {FhirMigrateBinary(), "-o", "source.url=" + source.base_url(), "-o",
+          "destination.url=" + destination.base_url(), "-o", "state.path=" + state, "-o",
+          "migration.window=30d", "-o", "rest.batch_size=20", "run", "--once"};
+}
+
+const std::regex kBar(R"(\[[#-]{24}\] \d+/\d+ windows)");
+
+TEST(TtyProgressTest, BarsOnATerminalPlainLinesWhenPiped) {
+  FhirServer source("source");
+  FhirServer destination("destination");
+  source.LoadNdjson(Generate(2000, 4, "2022-01-01", "2023-06-01"));
+  std::string dir = TempDir("fm_tty");
+
+  auto tty = RunUnderPty(Args(source, destination, dir + "/tty.db"));
+  ASSERT_EQ(tty.exit_code, 0) << tty.out;
+  EXPECT_TRUE(std::regex_search(tty.out, kBar)) << tty.out;
+  EXPECT_NE(tty.out.find("retries"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("ETA"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("\x1b["), std::string::npos) << "bars are redrawn in place";
+  EXPECT_TRUE(std::regex_search(tty.out, std::regex(R"(\] (\d+)/\1 windows)"))) << "all done at the end";
+
+  auto piped = harness::Run(Args(source, destination, dir + "/piped.db"));
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_FALSE(std::regex_search(piped.err, kBar)) << piped.err;
+  EXPECT_EQ(piped.err.find("\x1b["), std::string::npos) << piped.err;
+  EXPECT_NE(piped.err.find("progress: "), std::string::npos) << piped.err;
+  EXPECT_TRUE(std::regex_search(piped.err, std::regex(R"(progress: .* (\d+)/\1 windows loaded)")))
+      << piped.err;
+}
+
+}  // namespace
+}  // namespace fm::harness
