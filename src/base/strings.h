@@ -24,6 +24,9 @@ std::string UrlDecode(std::string_view text);
 // replaced by "REDACTED", and user:password@ is dropped.
 std::string RedactUrl(std::string_view url);
 
+// Escapes text for a JSON string (without the quotes).
+std::string JsonEscape(std::string_view text);
+
 // Shortens text for error messages (never used on resource bodies).
 std::string Truncate(std::string_view text, size_t max_chars);
 

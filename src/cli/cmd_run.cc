@@ -1,5 +1,8 @@
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 
+#include "auth/authorizing_transport.h"
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -7,6 +10,7 @@
 #include "cli/terminal_progress.h"
 #include "fhir/bulk_export.h"
 #include "migrate/bulk_extractor.h"
+#include "migrate/import_loader.h"
 #include "migrate/conformance.h"
 #include "migrate/planner.h"
 #include "migrate/rest_loader.h"
@@ -87,6 +91,10 @@ int CmdRun(const Context& ctx, bool follow) {
       "source", app->source->base_url(), *app->counting, *app->clock, poll,
       [&sink](const std::string& level, const std::string& message) { sink.OnNote(level, message); },
       SourceAuthHeader(*app));
+  bulk_client.SetUrlGuard([&app](const std::string& what, const std::string& url) {
+    return auth::CheckAllowedOrigin("source " + what, url, app->source->base_url(),
+                                    app->config.allowed_origins);
+  });
   std::string staging_dir = options.bulk.staging_dir;
   if (staging_dir.empty()) {
     auto slash = app->config.state_path.rfind('/');
@@ -94,8 +102,77 @@ int CmdRun(const Context& ctx, bool follow) {
                                               : app->config.state_path.substr(0, slash)) +
                   "/staging";
   }
+  // migration.load = import: the extractor only stages; the destination pulls
+  // the files with $import (docs/import-and-staging.md).
+  const bool import_load = options.load == migrate::LoadMode::kImport;
+  migrate::BulkOptions bulk_options = options.bulk;
+  bulk_options.stage_only = import_load;
+  bulk_options.passthrough = import_load && options.import.staging_kind == "passthrough";
   migrate::BulkExtractor bulk_extractor(bulk_client, *app->store, *app->fs, *app->clock,
-                                        options.bulk, staging_dir, sink);
+                                        bulk_options, staging_dir, sink);
+  std::unique_ptr<stage::FileServer> file_server;
+  std::unique_ptr<stage::AzureBlobClient> blob_client;
+  std::unique_ptr<migrate::ImportStager> stager;
+  std::unique_ptr<fhir::BulkImporter> importer;
+  std::unique_ptr<migrate::ImportWindowLoader> import_loader;
+  if (import_load) {
+    const auto& io = options.import;
+    fhir::ImportOptions import_options;
+    auto mode = fhir::ParseImportMode(io.mode);
+    if (!mode.ok()) return Report("run", mode.error());
+    import_options.mode = *mode;
+    import_options.files_per_request = static_cast<size_t>(io.files_per_request);
+    import_options.parallel_imports = io.parallel_imports;
+    if (io.staging_kind == "passthrough") {
+      stager = migrate::NewPassthroughStager();
+    } else if (io.staging_kind == "serve") {
+      stage::FileServerOptions fso;
+      std::string address = io.serve_address;
+      if (auto colon = address.rfind(':'); colon != std::string::npos) {
+        fso.bind_address = address.substr(0, colon);
+        fso.port = std::atoi(address.substr(colon + 1).c_str());
+      } else if (!address.empty()) {
+        fso.bind_address = address;
+      }
+      auto started = stage::FileServer::Start(fso);
+      if (!started.ok()) return Report("run", started.error());
+      file_server = std::move(*started);
+      stager = migrate::NewServeStager(*file_server);
+    } else if (io.staging_kind == "azure-blob") {
+      stage::AzureBlobOptions ao;
+      std::string url = io.azure_container_url;
+      while (!url.empty() && url.back() == '/') url.pop_back();
+      auto slash = url.rfind('/');
+      if (slash == std::string::npos || slash < 8) {
+        return Report("run", base::MakeError(base::ErrorKind::kFatal,
+                                             "staging.azure_container_url must be "
+                                             "<account endpoint>/<container>"));
+      }
+      ao.endpoint = url.substr(0, slash);
+      ao.container = url.substr(slash + 1);
+      ao.account = io.azure_account;
+      if (!io.azure_key_env.empty()) {
+        const char* key = std::getenv(io.azure_key_env.c_str());
+        if (key != nullptr) ao.account_key = key;
+      }
+      if (!io.azure_sas_env.empty()) {
+        const char* sas = std::getenv(io.azure_sas_env.c_str());
+        if (sas != nullptr) ao.sas_token = sas;
+      }
+      ao.sas_lifetime = io.sas_expiry;
+      blob_client = std::make_unique<stage::AzureBlobClient>(*app->retrying, *app->clock,
+                                                             *app->fs, ao);
+      stager = migrate::NewAzureBlobStager(*blob_client);
+    } else {
+      return Report("run", base::MakeError(
+                               base::ErrorKind::kFatal,
+                               "staging.kind '" + io.staging_kind +
+                                   "' cannot feed $import (use passthrough, serve or azure-blob)"));
+    }
+    importer = std::make_unique<fhir::BulkImporter>(*app->destination, *app->clock, import_options);
+    import_loader = std::make_unique<migrate::ImportWindowLoader>(*app->store, *importer, *stager,
+                                                                  *app->clock);
+  }
   migrate::Extractor& extractor = options.extract == migrate::ExtractMode::kBulk
                                       ? static_cast<migrate::Extractor&>(bulk_extractor)
                                       : search_extractor;
@@ -105,6 +182,7 @@ int CmdRun(const Context& ctx, bool follow) {
   migrate::ConformanceCopier conformance(options.conformance, *app->source, loader, *app->store,
                                          sink, *app->clock);
   runner.SetConformanceCopier(&conformance);
+  if (import_loader) runner.SetWindowLoader(import_loader.get());
 
   log.Info(std::string(follow ? "following" : "catching up") + ": " + app->source->base_url() +
            " -> " + app->destination->base_url());

@@ -2,14 +2,15 @@
 // value lands in Config. Everything else (TOML, environment, flags, `init`,
 // docs/configuration.md) is derived from it.
 #include <sys/stat.h>
+#include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <functional>
 #include <map>
-#include <toml++/toml.h>
 
 #include "base/strings.h"
 #include "cli/config.h"
@@ -35,7 +36,8 @@ base::Error Bad(const std::string& what) { return MakeError(ErrorKind::kInvalidD
 Status ParseInt(const std::string& v, int64_t min, int64_t max, int64_t& out) {
   int64_t n = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size()) return Bad("'" + v + "' is not a whole number");
+  if (ec != std::errc() || p != v.data() + v.size())
+    return Bad("'" + v + "' is not a whole number");
   if (n < min || n > max) {
     return Bad(std::to_string(n) + " is out of range [" + std::to_string(min) + ", " +
                std::to_string(max) + "]");
@@ -43,7 +45,6 @@ Status ParseInt(const std::string& v, int64_t min, int64_t max, int64_t& out) {
   out = n;
   return base::Ok();
 }
-
 
 Setter IntField(std::function<void(Config&, int64_t)> put, int64_t min, int64_t max) {
   return [=](Config& c, const std::string& v) -> Status {
@@ -119,8 +120,7 @@ Setter ListField(std::function<void(Config&, std::vector<std::string>)> put) {
 }
 
 // <server>.auth.* for one server. Names live in a deque (stable addresses).
-void AddAuthKeys(std::vector<Key>& keys, const std::string& server,
-                 ServerConfig Config::*member) {
+void AddAuthKeys(std::vector<Key>& keys, const std::string& server, ServerConfig Config::*member) {
   static std::deque<std::string> names;
   using Field = std::string auth::AuthOptions::*;
   struct Spec {
@@ -131,7 +131,8 @@ void AddAuthKeys(std::vector<Key>& keys, const std::string& server,
   };
   static const Spec specs[] = {
       {"kind", "none",
-       "none, bearer, basic, client_credentials, smart (SMART Backend Services) or managed_identity",
+       "none, bearer, basic, client_credentials, smart (SMART Backend Services) or "
+       "managed_identity",
        &auth::AuthOptions::kind},
       {"token_url", "",
        "OAuth2 token endpoint (client_credentials; smart: discovered from "
@@ -174,231 +175,367 @@ void AddAuthKeys(std::vector<Key>& keys, const std::string& server,
                     })});
   }
   names.push_back(server + ".auth.refresh_skew");
-  keys.push_back({names.back().c_str(), "60s",
-                  "renew a token this long before it expires (at most half its lifetime)",
-                  DurationField([member](Config& c, base::Millis d) {
-                    (c.*member).auth.refresh_skew = d;
-                  })});
+  keys.push_back(
+      {names.back().c_str(), "60s",
+       "renew a token this long before it expires (at most half its lifetime)",
+       DurationField([member](Config& c, base::Millis d) { (c.*member).auth.refresh_skew = d; })});
 }
 
 const std::vector<Key>& Keys() {
   using migrate::ExtractMode;
   using migrate::LoadMode;
-  static const std::vector<Key> keys = {
-      {"source.url", "", "FHIR base URL of the source server (path kept)",
-       UrlField([](Config& c, const std::string& v) { c.source.url = v; })},
-      {"destination.url", "", "FHIR base URL of the destination server (path kept)",
-       UrlField([](Config& c, const std::string& v) { c.destination.url = v; })},
-      {"migration.start", "auto",
-       "first window start (FHIR instant or date); auto = oldest _lastUpdated on the source",
-       InstantField([](Config& c, auto t) { c.migration.plan.start = t; })},
-      {"migration.end", "", "optional end: migrate only [start, end) and stop",
-       InstantField([](Config& c, auto t) { c.migration.plan.end = t; })},
-      {"migration.window", "30d", "window length (d, h, m units)",
-       DurationField([](Config& c, base::Millis d) { c.migration.plan.window = d; })},
-      {"migration.min_window", "1m", "windows are not split below this length",
-       DurationField([](Config& c, base::Millis d) { c.migration.plan.min_window = d; })},
-      {"migration.max_resources_per_window", "200000", "a window counting more is split in halves",
-       IntField([](Config& c, int64_t n) { c.migration.plan.max_resources_per_window = n; }, 1,
-                INT64_MAX)},
-      {"migration.safety_lag", "2m",
-       "the newest window ends at now minus this, so late commits are not missed",
-       DurationField([](Config& c, base::Millis d) { c.migration.plan.safety_lag = d; })},
-      {"migration.types", "", "resource types to migrate (comma list); empty = all with data",
-       ListField([](Config& c, auto v) { c.migration.plan.types = std::move(v); })},
-      {"migration.extract", "search", "how to read the source: search or bulk ($export)",
-       [](Config& c, const std::string& v) -> Status {
-         if (v == "search") {
-           c.migration.extract = ExtractMode::kSearch;
-         } else if (v == "bulk") {
-           c.migration.extract = ExtractMode::kBulk;
-         } else {
-           return Bad("'" + v + "' is not supported (use search or bulk)");
-         }
-         return base::Ok();
-       }},
-      {"migration.load", "rest", "how to write the destination: rest",
-       [](Config& c, const std::string& v) -> Status {
-         if (v == "rest") {
-           c.migration.load = LoadMode::kRest;
-         } else {
-           return Bad("'" + v + "' is not supported (use rest)");
-         }
-         return base::Ok();
-       }},
-      {"migration.max_attempts", "5", "a window failing this often halts the migration",
-       IntField([](Config& c, int64_t n) { c.migration.run.max_attempts = static_cast<int>(n); },
-                1, 1000)},
-      {"migration.retry_backoff", "10s", "delay before a failed window is retried (doubles)",
-       DurationField([](Config& c, base::Millis d) { c.migration.run.retry_backoff = d; })},
-      {"migration.poll_interval", "1m", "follow mode: how often new windows are planned",
-       DurationField([](Config& c, base::Millis d) { c.migration.run.poll_interval = d; })},
-      {"migration.windows_in_flight", "1", "windows extracted and loaded at the same time",
-       IntField([](Config& c, int64_t n) { c.migration.run.windows_in_flight = static_cast<int>(n); },
-                1, 64)},
-      {"migration.propagate_deletes", "false",
-       "apply hard deletes on the destination (type _history for search, deleted[] for bulk)",
-       BoolField([](Config& c, bool b) {
-         c.migration.search.deletes = b;
-         c.migration.run.propagate_deletes = b;
-       })},
-      {"migration.pause", "", "daily UTC hours when no new window starts, e.g. 08-17 (may wrap: 22-06)",
-       [](Config& c, const std::string& v) -> Status {
-         c.migration.run.pause_from_hour = c.migration.run.pause_to_hour = 0;
-         if (v.empty()) return base::Ok();
-         int64_t from = 0, to = 0;
-         auto dash = v.find('-');
-         if (dash == std::string::npos || !ParseInt(v.substr(0, dash), 0, 23, from).ok() ||
-             !ParseInt(v.substr(dash + 1), 0, 24, to).ok()) {
-           return Bad("'" + v + "' is not HH-HH (UTC hours, e.g. 08-17)");
-         }
-         c.migration.run.pause_from_hour = static_cast<int>(from);
-         c.migration.run.pause_to_hour = static_cast<int>(to % 24);
-         return base::Ok();
-       }},
-      {"conformance.enabled", "true", "copy conformance resources before the first window",
-       BoolField([](Config& c, bool b) { c.migration.conformance.enabled = b; })},
-      {"conformance.types", "SearchParameter",
-       "conformance types to copy first (custom SearchParameters; add StructureDefinition, ValueSet, CodeSystem)",
-       ListField([](Config& c, auto v) { c.migration.conformance.types = std::move(v); })},
-      {"search.page_size", "500", "_count of source search pages",
-       IntField([](Config& c, int64_t n) { c.migration.search.page_size = static_cast<int>(n); },
-                1, 10000)},
-      {"bulk.level", "system", "$export level: system, patient or group",
-       [](Config& c, const std::string& v) -> Status {
-         if (v != "system" && v != "patient" && v != "group") return Bad("use system, patient or group");
-         c.migration.bulk.level = v;
-         return base::Ok();
-       }},
-      {"bulk.group_id", "", "Group id for bulk.level = group",
-       StringField([](Config& c, const std::string& v) { c.migration.bulk.group_id = v; })},
-      {"bulk.method", "get", "$export kick-off: get (query parameters) or post (Parameters body)",
-       [](Config& c, const std::string& v) -> Status {
-         if (v != "get" && v != "post") return Bad("use get or post");
-         c.migration.bulk.post = v == "post";
-         return base::Ok();
-       }},
-      {"bulk.upper_bound_param", "_till",
-       "upper-bound parameter: _till (Azure), _until (Bulk Data 3.0) or none (windows then end at "
-       "the export's transactionTime)",
-       [](Config& c, const std::string& v) -> Status {
-         if (v != "_till" && v != "_until" && v != "none") return Bad("use _till, _until or none");
-         c.migration.bulk.upper_bound_param = v == "none" ? "" : v;
-         return base::Ok();
-       }},
-      {"bulk.upper_bound_inclusive", "false",
-       "the server compares the upper bound with le (Azure): send till - 1 ms",
-       BoolField([](Config& c, bool b) { c.migration.bulk.upper_bound_inclusive = b; })},
-      {"bulk.type_filter", "", "_typeFilter values (comma list)",
-       ListField([](Config& c, auto v) { c.migration.bulk.type_filter = std::move(v); })},
-      {"bulk.include_associated_data", "", "includeAssociatedData values (comma list)",
-       ListField([](Config& c, auto v) { c.migration.bulk.include_associated_data = std::move(v); })},
-      {"bulk.extra_params", "", "extra kick-off parameters, name=value comma list (e.g. _maxCount=5000)",
-       [](Config& c, const std::string& v) -> Status {
-         c.migration.bulk.extra_params.clear();
-         for (auto part : base::Split(v, ',')) {
-           auto t = base::Trim(part);
-           if (t.empty()) continue;
-           auto eq = t.find('=');
-           if (eq == std::string_view::npos || eq == 0) return Bad("'" + std::string(t) + "' is not name=value");
-           c.migration.bulk.extra_params.emplace_back(std::string(t.substr(0, eq)),
-                                                      std::string(t.substr(eq + 1)));
-         }
-         return base::Ok();
-       }},
-      {"bulk.per_type", "false", "one $export per resource type (not implemented yet: must be false)",
-       [](Config& c, const std::string& v) -> Status {
-         if (v == "true") return Bad("per-type exports are not implemented yet");
-         if (v != "false") return Bad("use true or false");
-         c.migration.bulk.per_type = false;
-         return base::Ok();
-       }},
-      {"bulk.parallel_downloads", "4", "export files downloaded at the same time",
-       IntField([](Config& c, int64_t n) { c.migration.bulk.parallel_downloads = static_cast<int>(n); },
-                1, 64)},
-      {"bulk.poll_interval", "1s", "first delay between export status polls (doubles)",
-       DurationField([](Config& c, base::Millis d) { c.migration.bulk.poll_interval = d; })},
-      {"bulk.max_poll_interval", "5m",
-       "longest delay between polls; a longer Retry-After is clamped to it (and logged)",
-       DurationField([](Config& c, base::Millis d) { c.migration.bulk.max_poll_interval = d; })},
-      {"bulk.delete_status_url", "true", "DELETE the export status URL once every file is staged",
-       BoolField([](Config& c, bool b) { c.migration.bulk.delete_status_url = b; })},
-      {"staging.dir", "", "where export files are staged (0700); empty = \"staging\" next to the state file",
-       StringField([](Config& c, const std::string& v) { c.migration.bulk.staging_dir = v; })},
-      {"staging.keep_files", "false", "keep staged files after they are loaded (debugging)",
-       BoolField([](Config& c, bool b) { c.migration.bulk.keep_files = b; })},
-      {"rest.batch_size", "100", "entries per destination Bundle",
-       IntField([](Config& c, int64_t n) { c.migration.rest.batch_size = static_cast<int>(n); }, 1,
-                10000)},
-      {"rest.concurrency", "4", "Bundles in flight to the destination",
-       IntField([](Config& c, int64_t n) { c.migration.rest.concurrency = static_cast<int>(n); }, 1,
-                256)},
-      {"rest.bundle", "batch", "Bundle type: batch or transaction",
-       [](Config& c, const std::string& v) -> Status {
-         if (v != "batch" && v != "transaction") return Bad("use batch or transaction");
-         c.migration.rest.transaction = v == "transaction";
-         return base::Ok();
-       }},
-      {"rest.max_entry_retries", "3", "re-sends of an entry answered 429/5xx before the window fails",
-       IntField([](Config& c, int64_t n) { c.migration.rest.max_entry_retries = static_cast<int>(n); },
-                0, 100)},
-      {"state.path", "fhir-migrate.db", "SQLite state file (created 0600)",
-       StringField([](Config& c, const std::string& v) { c.state_path = v; })},
-      {"http.timeout", "5m", "whole-request timeout",
-       DurationField([](Config& c, base::Millis d) { c.http_timeout = d; })},
-      {"http.max_attempts", "8", "tries per request on 429/5xx/network errors",
-       IntField([](Config& c, int64_t n) { c.retry.max_attempts = static_cast<int>(n); }, 1, 100)},
-      {"http.max_retry_after", "5m", "a longer Retry-After is clamped to this (and logged)",
-       DurationField([](Config& c, base::Millis d) { c.retry.max_retry_after = d; })},
-      {"http.max_backoff", "60s", "longest computed backoff between tries",
-       DurationField([](Config& c, base::Millis d) { c.retry.max_backoff = d; })},
-      {"http.ca_bundle", "", "PEM file of extra trusted CAs",
-       StringField([](Config& c, const std::string& v) { c.curl.ca_bundle = v; })},
-      {"http.insecure", "false", "DANGER: skip TLS verification (warned on every start)",
-       BoolField([](Config& c, bool b) { c.insecure = b; })},
-      {"log.level", "info", "trace, debug, info, warn, error",
-       [](Config& c, const std::string& v) -> Status {
-         if (v != "trace" && v != "debug" && v != "info" && v != "warn" && v != "error") {
-           return Bad("use trace, debug, info, warn or error");
-         }
-         c.log_level = v;
-         return base::Ok();
-       }},
-      {"log.format", "text", "text or json",
-       [](Config& c, const std::string& v) -> Status {
-         if (v != "text" && v != "json") return Bad("use text or json");
-         c.log_format = v;
-         return base::Ok();
-       }},
-      {"security.allowed_origins", "",
-       "storage origins (comma list, e.g. https://acct.blob.core.windows.net or "
-       "https://*.blob.core.windows.net) that bulk status and file URLs may use besides the "
-       "server's own",
-       ListField([](Config& c, auto v) { c.allowed_origins = std::move(v); })},
-      {"verify.types", "", "types the verify checks compare (comma list); empty = migration.types, "
-       "or every type with data on either side",
-       ListField([](Config& c, auto v) { c.verify.types = std::move(v); })},
-      {"verify.ignore", "/meta/versionId,/meta/lastUpdated,/meta/source",
-       "JSON Pointers left out when verify compares resources (deep and full checks)",
-       [](Config& c, const std::string& v) -> Status {
-         std::vector<std::string> items;
-         for (auto part : base::Split(v, ',')) {
-           auto t = base::Trim(part);
-           if (t.empty()) continue;
-           if (t[0] != '/') return Bad("'" + std::string(t) + "' is not a JSON Pointer (starts with /)");
-           items.emplace_back(t);
-         }
-         c.verify.ignore = std::move(items);
-         return base::Ok();
-       }},
-      {"verify.history", "false",
-       "surface check: also compare _history counts (skipped where a server lacks type history)",
-       BoolField([](Config& c, bool b) { c.verify.history = b; })},
-      {"verify.page_size", "1000", "_count of the pages the full check reads",
-       IntField([](Config& c, int64_t n) { c.verify.page_size = static_cast<int>(n); }, 1, 10000)},
-      {"verify.spill_dir", "", "directory of the full check's temporary file; empty = $TMPDIR or /tmp",
-       StringField([](Config& c, const std::string& v) { c.verify.spill_dir = v; })},
-  };
+  static const std::
+      vector<Key>
+          keys =
+              {
+                  {"source.url", "", "FHIR base URL of the source server (path kept)",
+                   UrlField([](Config& c, const std::string& v) { c.source.url = v; })},
+                  {"destination.url", "", "FHIR base URL of the destination server (path kept)",
+                   UrlField([](Config& c, const std::string& v) { c.destination.url = v; })},
+                  {"migration.start", "auto",
+                   "first window start (FHIR instant or date); auto = oldest _lastUpdated on the "
+                   "source",
+                   InstantField([](Config& c, auto t) { c.migration.plan.start = t; })},
+                  {"migration.end", "", "optional end: migrate only [start, end) and stop",
+                   InstantField([](Config& c, auto t) { c.migration.plan.end = t; })},
+                  {"migration.window", "30d", "window length (d, h, m units)",
+                   DurationField([](Config& c, base::Millis d) { c.migration.plan.window = d; })},
+                  {"migration.min_window", "1m", "windows are not split below this length",
+                   DurationField(
+                       [](Config& c, base::Millis d) { c.migration.plan.min_window = d; })},
+                  {"migration.max_resources_per_window", "200000",
+                   "a window counting more is split in halves",
+                   IntField(
+                       [](Config& c, int64_t n) { c.migration.plan.max_resources_per_window = n; },
+                       1, INT64_MAX)},
+                  {"migration.safety_lag", "2m",
+                   "the newest window ends at now minus this, so late commits are not missed",
+                   DurationField(
+                       [](Config& c, base::Millis d) { c.migration.plan.safety_lag = d; })},
+                  {"migration.types", "",
+                   "resource types to migrate (comma list); empty = all with data",
+                   ListField([](Config& c, auto v) { c.migration.plan.types = std::move(v); })},
+                  {"migration.extract", "search",
+                   "how to read the source: search or bulk ($export)",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v == "search") {
+                       c.migration.extract = ExtractMode::kSearch;
+                     } else if (v == "bulk") {
+                       c.migration.extract = ExtractMode::kBulk;
+                     } else {
+                       return Bad("'" + v + "' is not supported (use search or bulk)");
+                     }
+                     return base::Ok();
+                   }},
+                  {"migration.load", "rest",
+                   "how to write the destination: rest, or import ($import; needs "
+                   "migration.extract = bulk)",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v == "rest") {
+                       c.migration.load = LoadMode::kRest;
+                     } else if (v == "import") {
+                       c.migration.load = LoadMode::kImport;
+                     } else {
+                       return Bad("'" + v + "' is not supported (use rest or import)");
+                     }
+                     return base::Ok();
+                   }},
+                  {"migration.max_attempts", "5", "a window failing this often halts the migration",
+                   IntField([](Config& c,
+                               int64_t n) { c.migration.run.max_attempts = static_cast<int>(n); },
+                            1, 1000)},
+                  {"migration.retry_backoff", "10s",
+                   "delay before a failed window is retried (doubles)",
+                   DurationField(
+                       [](Config& c, base::Millis d) { c.migration.run.retry_backoff = d; })},
+                  {"migration.poll_interval", "1m",
+                   "follow mode: how often new windows are planned",
+                   DurationField(
+                       [](Config& c, base::Millis d) { c.migration.run.poll_interval = d; })},
+                  {"migration.windows_in_flight", "1",
+                   "windows extracted and loaded at the same time",
+                   IntField(
+                       [](Config& c, int64_t n) {
+                         c.migration.run.windows_in_flight = static_cast<int>(n);
+                       },
+                       1, 64)},
+                  {"migration.propagate_deletes", "false",
+                   "apply hard deletes on the destination (type _history for search, deleted[] for "
+                   "bulk)",
+                   BoolField([](Config& c, bool b) {
+                     c.migration.search.deletes = b;
+                     c.migration.run.propagate_deletes = b;
+                   })},
+                  {"migration.pause", "",
+                   "daily UTC hours when no new window starts, e.g. 08-17 (may wrap: 22-06)",
+                   [](Config& c, const std::string& v) -> Status {
+                     c.migration.run.pause_from_hour = c.migration.run.pause_to_hour = 0;
+                     if (v.empty()) return base::Ok();
+                     int64_t from = 0, to = 0;
+                     auto dash = v.find('-');
+                     if (dash == std::string::npos ||
+                         !ParseInt(v.substr(0, dash), 0, 23, from).ok() ||
+                         !ParseInt(v.substr(dash + 1), 0, 24, to).ok()) {
+                       return Bad("'" + v + "' is not HH-HH (UTC hours, e.g. 08-17)");
+                     }
+                     c.migration.run.pause_from_hour = static_cast<int>(from);
+                     c.migration.run.pause_to_hour = static_cast<int>(to % 24);
+                     return base::Ok();
+                   }},
+                  {"conformance.enabled", "true",
+                   "copy conformance resources before the first window",
+                   BoolField([](Config& c, bool b) { c.migration.conformance.enabled = b; })},
+                  {"conformance.types", "SearchParameter",
+                   "conformance types to copy first (custom SearchParameters; add "
+                   "StructureDefinition, ValueSet, CodeSystem)",
+                   ListField(
+                       [](Config& c, auto v) { c.migration.conformance.types = std::move(v); })},
+                  {"search.page_size", "500", "_count of source search pages",
+                   IntField([](Config& c,
+                               int64_t n) { c.migration.search.page_size = static_cast<int>(n); },
+                            1, 10000)},
+                  {"bulk.level", "system", "$export level: system, patient or group",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v != "system" && v != "patient" && v != "group")
+                       return Bad("use system, patient or group");
+                     c.migration.bulk.level = v;
+                     return base::Ok();
+                   }},
+                  {"bulk.group_id", "", "Group id for bulk.level = group",
+                   StringField(
+                       [](Config& c, const std::string& v) { c.migration.bulk.group_id = v; })},
+                  {"bulk.method", "get",
+                   "$export kick-off: get (query parameters) or post (Parameters body)",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v != "get" && v != "post") return Bad("use get or post");
+                     c.migration.bulk.post = v == "post";
+                     return base::Ok();
+                   }},
+                  {"bulk.upper_bound_param", "_till",
+                   "upper-bound parameter: _till (Azure), _until (Bulk Data 3.0) or none (windows "
+                   "then end at "
+                   "the export's transactionTime)",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v != "_till" && v != "_until" && v != "none")
+                       return Bad("use _till, _until or none");
+                     c.migration.bulk.upper_bound_param = v == "none" ? "" : v;
+                     return base::Ok();
+                   }},
+                  {"bulk.upper_bound_inclusive", "false",
+                   "the server compares the upper bound with le (Azure): send till - 1 ms",
+                   BoolField(
+                       [](Config& c, bool b) { c.migration.bulk.upper_bound_inclusive = b; })},
+                  {"bulk.type_filter", "", "_typeFilter values (comma list)",
+                   ListField(
+                       [](Config& c, auto v) { c.migration.bulk.type_filter = std::move(v); })},
+                  {"bulk.include_associated_data", "", "includeAssociatedData values (comma list)",
+                   ListField(
+                       [](Config& c, auto v) {
+                         c.migration.bulk.include_associated_data = std::move(v);
+                       })},
+                  {"bulk.extra_params",
+                   "", "extra kick-off parameters, name=value comma list (e.g. _maxCount=5000)",
+                   [](Config& c, const std::string& v) -> Status {
+                     c.migration.bulk.extra_params.clear();
+                     for (auto part : base::Split(v, ',')) {
+                       auto t = base::Trim(part);
+                       if (t.empty()) continue;
+                       auto eq = t.find('=');
+                       if (eq == std::string_view::npos || eq == 0)
+                         return Bad("'" + std::string(t) + "' is not name=value");
+                       c.migration.bulk.extra_params.emplace_back(std::string(t.substr(0, eq)),
+                                                                  std::string(t.substr(eq + 1)));
+                     }
+                     return base::Ok();
+                   }},
+                  {"bulk.per_type", "false",
+                   "one $export per resource type (not implemented yet: must be false)",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v == "true") return Bad("per-type exports are not implemented yet");
+                     if (v != "false") return Bad("use true or false");
+                     c.migration.bulk.per_type = false;
+                     return base::Ok();
+                   }},
+                  {"bulk.parallel_downloads", "4", "export files downloaded at the same time",
+                   IntField(
+                       [](Config& c, int64_t n) {
+                         c.migration.bulk.parallel_downloads = static_cast<int>(n);
+                       },
+                       1, 64)},
+                  {"bulk.poll_interval", "1s", "first delay between export status polls (doubles)",
+                   DurationField(
+                       [](Config& c, base::Millis d) { c.migration.bulk.poll_interval = d; })},
+                  {"bulk.max_poll_interval", "5m",
+                   "longest delay between polls; a longer Retry-After is clamped to it (and "
+                   "logged)",
+                   DurationField(
+                       [](Config& c, base::Millis d) { c.migration.bulk.max_poll_interval = d; })},
+                  {"bulk.delete_status_url",
+                   "true", "DELETE the export status URL once every file is staged",
+                   BoolField([](Config& c, bool b) { c.migration.bulk.delete_status_url = b; })},
+                  {"import.mode", "IncrementalLoad",
+                   "$import mode: IncrementalLoad (keeps meta) or InitialLoad",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v == "IncrementalLoad" || v == "InitialLoad") {
+                       c.migration.import.mode = v;
+                       return base::Ok();
+                     }
+                     return Bad("'" + v +
+                                "' is not supported (use IncrementalLoad or InitialLoad)");
+                   }},
+                  {"import.files_per_request", "10000", "input files per $import request",
+                   IntField(
+                       [](Config& c, int64_t n) {
+                         c.migration.import.files_per_request = static_cast<int>(n);
+                       },
+                       1, 10000)},
+                  {"import.parallel_imports", "5", "$import jobs in flight",
+                   IntField(
+                       [](Config& c, int64_t n) {
+                         c.migration.import.parallel_imports = static_cast<int>(n);
+                       },
+                       1, 100)},
+                  {"staging.kind", "local",
+                   "where $import reads staged files: local, passthrough, serve or azure-blob",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v == "local" || v == "passthrough" || v == "serve" || v == "azure-blob") {
+                       c.migration.import.staging_kind = v;
+                       return base::Ok();
+                     }
+                     return Bad("'" + v +
+                                "' is not supported (use local, passthrough, serve or azure-blob)");
+                   }},
+                  {"staging.serve_address", "",
+                   "staging.kind = serve: host:port the file server listens on",
+                   StringField([](Config& c, const std::string& v) {
+                     c.migration.import.serve_address = v;
+                   })},
+                  {"staging.azure_container_url", "",
+                   "staging.kind = azure-blob: <account endpoint>/<container>",
+                   UrlField([](Config& c, const std::string& v) {
+                     c.migration.import.azure_container_url = v;
+                   })},
+                  {"staging.azure_account", "", "staging.kind = azure-blob: storage account name",
+                   StringField([](Config& c, const std::string& v) {
+                     c.migration.import.azure_account = v;
+                   })},
+                  {"staging.azure_key_env", "",
+                   "environment variable holding the account's Shared Key (never given on the "
+                   "command line)",
+                   StringField([](Config& c, const std::string& v) {
+                     c.migration.import.azure_key_env = v;
+                   })},
+                  {"staging.azure_sas_env", "",
+                   "environment variable holding a container SAS token",
+                   StringField([](Config& c, const std::string& v) {
+                     c.migration.import.azure_sas_env = v;
+                   })},
+                  {"staging.sas_expiry", "24h",
+                   "lifetime of the read-only SAS URLs handed to $import",
+                   DurationField(
+                       [](Config& c, base::Millis d) { c.migration.import.sas_expiry = d; })},
+                  {"staging.dir", "",
+                   "where export files are staged (0700); empty = \"staging\" next to the state "
+                   "file",
+                   StringField(
+                       [](Config& c, const std::string& v) { c.migration.bulk.staging_dir = v; })},
+                  {"staging.keep_files", "false",
+                   "keep staged files after they are loaded (debugging)",
+                   BoolField([](Config& c, bool b) { c.migration.bulk.keep_files = b; })},
+                  {"rest.batch_size", "100", "entries per destination Bundle",
+                   IntField(
+                       [](Config& c, int64_t n) {
+                         c.migration.rest.batch_size = static_cast<int>(n);
+                       },
+                       1, 10000)},
+                  {"rest.concurrency", "4", "Bundles in flight to the destination",
+                   IntField(
+                       [](Config& c, int64_t n) {
+                         c.migration.rest.concurrency = static_cast<int>(n);
+                       },
+                       1, 256)},
+                  {"rest.bundle", "batch", "Bundle type: batch or transaction",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v != "batch" && v != "transaction") return Bad("use batch or transaction");
+                     c.migration.rest.transaction = v == "transaction";
+                     return base::Ok();
+                   }},
+                  {"rest.max_entry_retries", "3",
+                   "re-sends of an entry answered 429/5xx before the window fails",
+                   IntField(
+                       [](Config& c, int64_t n) {
+                         c.migration.rest.max_entry_retries = static_cast<int>(n);
+                       },
+                       0, 100)},
+                  {"state.path", "fhir-migrate.db", "SQLite state file (created 0600)",
+                   StringField([](Config& c, const std::string& v) { c.state_path = v; })},
+                  {"http.timeout", "5m", "whole-request timeout",
+                   DurationField([](Config& c, base::Millis d) { c.http_timeout = d; })},
+                  {"http.max_attempts", "8", "tries per request on 429/5xx/network errors",
+                   IntField(
+                       [](Config& c, int64_t n) { c.retry.max_attempts = static_cast<int>(n); },
+                       1, 100)},
+                  {"http.max_retry_after", "5m",
+                   "a longer Retry-After is clamped to this (and logged)",
+                   DurationField([](Config& c, base::Millis d) { c.retry.max_retry_after = d; })},
+                  {"http.max_backoff", "60s", "longest computed backoff between tries",
+                   DurationField([](Config& c, base::Millis d) { c.retry.max_backoff = d; })},
+                  {"http.ca_bundle", "", "PEM file of extra trusted CAs",
+                   StringField([](Config& c, const std::string& v) { c.curl.ca_bundle = v; })},
+                  {"http.insecure", "false",
+                   "DANGER: skip TLS verification (warned on every start)",
+                   BoolField([](Config& c, bool b) { c.insecure = b; })},
+                  {"log.level", "info", "trace, debug, info, warn, error",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v != "trace" && v != "debug" && v != "info" && v != "warn" &&
+                         v != "error") {
+                       return Bad("use trace, debug, info, warn or error");
+                     }
+                     c.log_level = v;
+                     return base::Ok();
+                   }},
+                  {"log.format", "text", "text or json",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v != "text" && v != "json") return Bad("use text or json");
+                     c.log_format = v;
+                     return base::Ok();
+                   }},
+                  {"security.allowed_origins", "",
+                   "storage origins (comma list, e.g. https://acct.blob.core.windows.net or "
+                   "https://*.blob.core.windows.net) that bulk status and file URLs may use "
+                   "besides the "
+                   "server's own",
+                   ListField([](Config& c, auto v) { c.allowed_origins = std::move(v); })},
+                  {"verify.types", "",
+                   "types the verify checks compare (comma list); empty = migration.types, "
+                   "or every type with data on either side",
+                   ListField([](Config& c, auto v) { c.verify.types = std::move(v); })},
+                  {"verify.ignore", "/meta/versionId,/meta/lastUpdated,/meta/source",
+                   "JSON Pointers left out when verify compares resources (deep and full checks)",
+                   [](Config& c, const std::string& v) -> Status {
+                     std::vector<std::string> items;
+                     for (auto part : base::Split(v, ',')) {
+                       auto t = base::Trim(part);
+                       if (t.empty()) continue;
+                       if (t[0] != '/')
+                         return Bad("'" + std::string(t) +
+                                    "' is not a JSON Pointer (starts with /)");
+                       items.emplace_back(t);
+                     }
+                     c.verify.ignore = std::move(items);
+                     return base::Ok();
+                   }},
+                  {"verify.history", "false",
+                   "surface check: also compare _history counts (skipped where a server lacks type "
+                   "history)",
+                   BoolField([](Config& c, bool b) { c.verify.history = b; })},
+                  {"verify.page_size", "1000", "_count of the pages the full check reads",
+                   IntField([](Config& c, int64_t n) { c.verify.page_size = static_cast<int>(n); },
+                            1, 10000)},
+                  {"verify.spill_dir", "",
+                   "directory of the full check's temporary file; empty = $TMPDIR or /tmp",
+                   StringField([](Config& c, const std::string& v) { c.verify.spill_dir = v; })},
+              };
   static const std::vector<Key> all = [] {
     std::vector<Key> out = keys;
     AddAuthKeys(out, "source", &Config::source);
@@ -431,8 +568,8 @@ Status Apply(Config& config, const std::string& key, const std::string& value,
   if (!k && IsSecretKey(key)) {
     return Bad(origin + ": '" + key +
                "': secrets are never taken from the command line, the environment override or "
-               "the config file; name an environment variable (" + key +
-               "_env) or a file (" + key + "_file) that holds it");
+               "the config file; name an environment variable (" +
+               key + "_env) or a file (" + key + "_file) that holds it");
   }
   if (!k) return Bad(origin + ": unknown configuration key '" + key + "'");
   Status s = k->set(config, value);
@@ -476,18 +613,76 @@ Status ApplyTable(Config& config, const toml::table& table, const std::string& p
 }
 
 // TOML forbids control characters other than tab and newlines: refuse them
-// with the line number before parsing (binary junk gets a clear error).
+// with the line number before parsing (binary junk gets a clear error). Every
+// key of this config is ASCII, so non-ASCII text is refused outside strings
+// and comments too: it can only be a mistake, and it keeps malformed Unicode
+// away from the TOML library's parser, which fuzzing showed to misbehave on it.
 Status CheckControlCharacters(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Bad(path + ": cannot read the configuration file");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.size() > (1u << 20)) return Bad(path + ": larger than 1 MiB");
+  enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
+  In state = In::kCode;
+  const std::string_view kTripleQuote = "\"\"\"", kTripleApostrophe = "'''";
   int line = 1;
-  char ch = 0;
-  while (in.get(ch)) {
-    auto u = static_cast<unsigned char>(ch);
-    if (u == '\n') ++line;
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto u = static_cast<unsigned char>(text[i]);
+    std::string_view rest(text.data() + i, text.size() - i);
+    if (u == '\n') {
+      ++line;
+      if (state == In::kComment) state = In::kCode;
+    }
     if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7F) {
-      return Bad(path + ":" + std::to_string(line) + ": control character " +
-                 std::to_string(u) + " is not allowed in TOML");
+      return Bad(path + ":" + std::to_string(line) + ": control character " + std::to_string(u) +
+                 " is not allowed in TOML");
+    }
+    switch (state) {
+      case In::kCode:
+        if (u >= 0x80) {
+          return Bad(path + ":" + std::to_string(line) +
+                     ": non-ASCII text outside a quoted string or comment");
+        }
+        if (u == '#') {
+          state = In::kComment;
+        } else if (rest.substr(0, 3) == kTripleQuote) {
+          state = In::kMultiBasic;
+          i += 2;
+        } else if (rest.substr(0, 3) == kTripleApostrophe) {
+          state = In::kMultiLiteral;
+          i += 2;
+        } else if (u == '"') {
+          state = In::kBasic;
+        } else if (u == '\'') {
+          state = In::kLiteral;
+        }
+        break;
+      case In::kBasic:
+        if (u == '\\') {
+          ++i;  // skip the escaped character
+        } else if (u == '"' || u == '\n') {
+          state = In::kCode;
+        }
+        break;
+      case In::kLiteral:
+        if (u == '\'' || u == '\n') state = In::kCode;
+        break;
+      case In::kMultiBasic:
+        if (u == '\\') {
+          ++i;
+        } else if (rest.substr(0, 3) == kTripleQuote) {
+          state = In::kCode;
+          i += 2;
+        }
+        break;
+      case In::kMultiLiteral:
+        if (rest.substr(0, 3) == kTripleApostrophe) {
+          state = In::kCode;
+          i += 2;
+        }
+        break;
+      case In::kComment:
+        break;
     }
   }
   return base::Ok();
@@ -562,7 +757,8 @@ base::Result<Config> LoadConfig(const ConfigSources& sources) {
     FM_TRY_STATUS(Apply(config, o.substr(0, eq), o.substr(eq + 1), "-o"));
   }
   if (config.source.url.empty()) {
-    return Bad("source.url is required (config file, " + EnvName("source.url") + " or -o source.url=...)");
+    return Bad("source.url is required (config file, " + EnvName("source.url") +
+               " or -o source.url=...)");
   }
   if (config.destination.url.empty()) {
     return Bad("destination.url is required (config file, " + EnvName("destination.url") +
@@ -574,6 +770,10 @@ base::Result<Config> LoadConfig(const ConfigSources& sources) {
   if (config.migration.plan.start && config.migration.plan.end &&
       *config.migration.plan.end <= *config.migration.plan.start) {
     return Bad("migration.end must be after migration.start");
+  }
+  if (config.migration.load == migrate::LoadMode::kImport &&
+      config.migration.extract != migrate::ExtractMode::kBulk) {
+    return Bad("migration.load = import requires migration.extract = bulk");
   }
   if (config.migration.plan.min_window > config.migration.plan.window) {
     return Bad("migration.min_window is longer than migration.window");
@@ -595,28 +795,34 @@ std::string ExampleConfig() {
       "# fhir-migrate configuration. Every key can also be set with an environment\n"
       "# variable (FHIR_MIGRATE_<SECTION>_<KEY>) or a flag (-o section.key=value).\n"
       "# Secrets never go here or on the command line.\n";
-  std::string section;
+  // One [section] each, in order of first appearance (TOML forbids a table
+  // defined twice), whatever the order of the table above.
+  std::vector<std::string> sections;
   for (const auto& k : Keys()) {
     std::string name = k.name;
     std::string sec = name.substr(0, name.rfind('.'));  // [source.auth] for source.auth.kind
-    if (sec != section) {
-      section = sec;
-      out += "\n[" + section + "]\n";
-    }
-    std::string key = name.substr(name.rfind('.') + 1);
-    std::string value = k.default_value;
-    bool numeric = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
-    bool boolean = value == "true" || value == "false";
-    std::string rendered = numeric || boolean ? value : "\"" + value + "\"";
-    out += "# " + std::string(k.meaning) + "\n";
-    if (name == "source.url") {
-      out += key + " = \"http://127.0.0.1:8080/fhir\"\n";
-    } else if (name == "destination.url") {
-      out += key + " = \"http://127.0.0.1:8081/fhir\"\n";
-    } else if (value.empty()) {
-      out += "# " + key + " = \"\"\n";
-    } else {
-      out += "# " + key + " = " + rendered + "\n";
+    if (std::find(sections.begin(), sections.end(), sec) == sections.end()) sections.push_back(sec);
+  }
+  for (const auto& section : sections) {
+    out += "\n[" + section + "]\n";
+    for (const auto& k : Keys()) {
+      std::string name = k.name;
+      if (name.substr(0, name.rfind('.')) != section) continue;
+      std::string key = name.substr(name.rfind('.') + 1);
+      std::string value = k.default_value;
+      bool numeric = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+      bool boolean = value == "true" || value == "false";
+      std::string rendered = numeric || boolean ? value : "\"" + value + "\"";
+      out += "# " + std::string(k.meaning) + "\n";
+      if (name == "source.url") {
+        out += key + " = \"http://127.0.0.1:8080/fhir\"\n";
+      } else if (name == "destination.url") {
+        out += key + " = \"http://127.0.0.1:8081/fhir\"\n";
+      } else if (value.empty()) {
+        out += "# " + key + " = \"\"\n";
+      } else {
+        out += "# " + key + " = " + rendered + "\n";
+      }
     }
   }
   return out;

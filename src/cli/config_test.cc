@@ -145,6 +145,18 @@ TEST(ConfigAuthTest, ControlCharactersAreRefusedBeforeParsing) {
       << c.error().message;
 }
 
+// Regression story: fuzzing found that a non-ASCII character in a bare key
+// drives the TOML library into unreachable code; such text is refused first.
+TEST(ConfigTest, NonAsciiOutsideStringsIsRefusedWithTheLine) {
+  std::string file = WriteTemp("[rest]\nbatch\xef\xb9\xbf = 5\n");
+  auto c = LoadConfig(Sources(file, kUrls));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find(":2: non-ASCII"), std::string::npos) << c.error().message;
+  std::string ok = WriteTemp("# caf\xc3\xa9\n[migration]\ntypes = [\"Patient\"] # \xc3\xa9\n");
+  auto d = LoadConfig(Sources(ok, kUrls));
+  EXPECT_TRUE(d.ok()) << d.error().message;
+}
+
 TEST(ConfigTest, EnvironmentNames) {
   EXPECT_EQ(EnvName("rest.batch_size"), "FHIR_MIGRATE_REST_BATCH_SIZE");
 }

@@ -234,6 +234,7 @@ base::Result<std::string> BulkExportClient::KickOff(const ExportRequestOptions& 
 }
 
 base::Result<PollResult> BulkExportClient::Poll(const std::string& status_url) {
+  if (url_guard_) FM_TRY_STATUS(url_guard_("export status URL", status_url));
   http::Request req;
   req.url = status_url;
   http::SetHeader(req.headers, "Accept", "application/json");
@@ -292,6 +293,7 @@ base::Result<PollResult> BulkExportClient::Poll(const std::string& status_url) {
 }
 
 base::Status BulkExportClient::Delete(const std::string& status_url) {
+  if (url_guard_) FM_TRY_STATUS(url_guard_("export status URL", status_url));
   http::Request req;
   req.method = "DELETE";
   req.url = status_url;
@@ -307,6 +309,7 @@ base::Result<DownloadResult> BulkExportClient::Download(const std::string& url,
                                                         bool requires_access_token,
                                                         uint64_t offset,
                                                         const http::BodySink& sink) {
+  if (url_guard_) FM_TRY_STATUS(url_guard_("export file URL", url));
   http::Request req;
   req.url = url;
   req.follow_redirects = true;  // the transport never carries Authorization off-origin

@@ -65,6 +65,10 @@ base::Result<Manifest> ParseManifest(std::string_view body);
 using AuthHook = std::function<std::optional<std::string>(const std::string& url)>;
 // (level, message): notes for the log ("info", "warn").
 using NoteHook = std::function<void(const std::string& level, const std::string& message)>;
+// Refuses URLs a server hands back that point somewhere they must not
+// (server-side request forgery guard): called before every status poll,
+// DELETE and file download with what is about to be fetched.
+using UrlGuard = std::function<base::Status(const std::string& what, const std::string& url)>;
 
 struct PollOptions {
   base::Millis initial_interval{std::chrono::seconds(1)};
@@ -105,6 +109,8 @@ class BulkExportClient {
   // retried; any other status fails with the server's message.
   base::Result<PollResult> Poll(const std::string& status_url);
 
+  void SetUrlGuard(UrlGuard guard) { url_guard_ = std::move(guard); }
+
   // DELETE of the status URL (cancel, or "done downloading"). 404/410 is fine.
   base::Status Delete(const std::string& status_url);
 
@@ -136,6 +142,7 @@ class BulkExportClient {
   PollOptions poll_;
   NoteHook note_;
   AuthHook auth_;
+  UrlGuard url_guard_;
 };
 
 }  // namespace fm::fhir

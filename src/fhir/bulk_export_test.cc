@@ -237,3 +237,33 @@ TEST_F(BulkExportClientTest, DeleteAcceptsGone) {
 
 }  // namespace
 }  // namespace fm::fhir
+
+namespace fm::fhir {
+namespace {
+
+// A status or file URL on another origin is refused before any request is
+// sent (the guard the composition root installs: security.allowed_origins).
+TEST(BulkExportGuardTest, OffOriginStatusAndFileUrlsAreRefusedUnsent) {
+  env::ManualClock clock{*base::ParseInstant("2024-01-01T00:00:00Z")};
+  int sent = 0;
+  http::FakeTransport transport([&](const http::Request&) -> base::Result<http::Response> {
+    ++sent;
+    return http::Response{200, {}, "{}", {}, 0};
+  });
+  BulkExportClient client("source", "http://src.test/fhir", transport, clock, PollOptions{});
+  client.SetUrlGuard([](const std::string& what, const std::string& url) -> base::Status {
+    if (url.rfind("http://src.test/", 0) == 0) return base::Ok();
+    return base::MakeError(base::ErrorKind::kFatal, what + " " + url + " is off-origin");
+  });
+  auto poll = client.Poll("http://evil.test/status/1");
+  ASSERT_FALSE(poll.ok());
+  EXPECT_NE(poll.error().message.find("off-origin"), std::string::npos);
+  auto download = client.Download("http://evil.test/f.ndjson", /*requires_access_token=*/true, 0,
+                                  [](std::string_view) { return base::Ok(); });
+  ASSERT_FALSE(download.ok());
+  EXPECT_FALSE(client.Delete("http://evil.test/status/1").ok());
+  EXPECT_EQ(sent, 0);
+}
+
+}  // namespace
+}  // namespace fm::fhir

@@ -85,7 +85,7 @@ base::Result<std::map<std::string, int64_t>> BulkExtractor::ExtractWindow(
                                  std::to_string(round + 1) + " times");
     }
   }
-  if (!options_.keep_files) {
+  if (!options_.keep_files && !options_.stage_only) {  // stage_only: the import reads them
     FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
     for (const auto& f : files) {
       if (!f.staged_path.empty()) (void)fs_.Remove(f.staged_path);
@@ -324,6 +324,8 @@ base::Result<bool> BulkExtractor::DownloadAll(store::Window& w, bool requires_to
   FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
   std::vector<store::FileRecord> todo;
   for (auto& f : files) {
+    // passthrough: the destination imports the source's URLs; nothing to fetch.
+    if (options_.stage_only && options_.passthrough && f.kind == "output") continue;
     bool staged = f.status == store::FileStatus::kStaged ||
                   f.status == store::FileStatus::kLoading ||
                   f.status == store::FileStatus::kLoaded;
@@ -532,7 +534,22 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
   }
   FM_TRY_STATUS(RecordErrorsAndDeletions(w));
 
-  if (options_.delete_status_url && !w.export_url.empty()) {
+  if (options_.stage_only && options_.passthrough) {
+    // The destination reads the source's export URLs: mark them staged, keep
+    // the job (a DELETE of its status URL may delete the files).
+    FM_ASSIGN_OR_RETURN(auto outputs, store_.ListFiles(w.id));
+    FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
+      for (auto f : outputs) {
+        if (f.kind != "output" || f.status != store::FileStatus::kPending) continue;
+        f.status = store::FileStatus::kStaged;
+        f.lines = std::max<int64_t>(f.expected_count, 0);
+        FM_TRY_STATUS(store_.UpdateFile(f));
+      }
+      return base::Ok();
+    }));
+  }
+  if (options_.delete_status_url && !w.export_url.empty() &&
+      !(options_.stage_only && options_.passthrough)) {
     FM_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(w.id));
     bool deleted = false;
     for (const auto& job : jobs) {
@@ -601,6 +618,14 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
   FM_TRY_STATUS(store_.UpdateWindow(w));
 
   FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
+  if (options_.stage_only) {
+    // Counts of what the export holds; the window loader loads the files.
+    for (const auto& f : files) {
+      if (f.kind != "output") continue;
+      counts[f.resource_type] += f.lines > 0 ? f.lines : std::max<int64_t>(f.expected_count, 0);
+    }
+    return Next::kDone;
+  }
   for (auto& f : files) {
     if (f.kind != "output" || f.status == store::FileStatus::kLoaded) continue;
     if (clock_.Interrupted()) return Cancelled();

@@ -90,27 +90,15 @@ TEST(FollowScenarioTest, ThirtyDaysOfHourlyChangesEndEqual) {
   w.options.rest.batch_size = 20;
 
   auto wall = std::chrono::steady_clock::now();
-  fhir::Client source("source", w.src.base_url(), w.transport, clock);
-  fhir::Client destination("destination", w.dst.base_url(), w.transport, clock);
-  FhirSourceProbe probe(source, w.options.plan.types);
-  Planner planner(w.options.plan, *w.store, probe, clock, w.sink);
-  SearchExtractor extractor(source, w.options.search, w.sink);
-  RestLoader loader(destination, *w.store, w.sink, clock, w.options.rest, w.src.base_url());
-  Runner runner(w.options, *w.store, planner, extractor, loader, w.sink, clock);
-  auto followed = runner.Follow();
+  auto engine = w.MakeEngine(clock);
+  auto followed = engine->runner.Follow();
   ASSERT_TRUE(followed.ok()) << followed.error().ToString();
   EXPECT_TRUE(followed->interrupted);
 
   // Cut-over: writes stopped; one last catch-up once the safety lag passed.
   env::ManualClock after(stop + hours(1));
-  fhir::Client source2("source", w.src.base_url(), w.transport, after);
-  fhir::Client destination2("destination", w.dst.base_url(), w.transport, after);
-  FhirSourceProbe probe2(source2, w.options.plan.types);
-  Planner planner2(w.options.plan, *w.store, probe2, after, w.sink);
-  SearchExtractor extractor2(source2, w.options.search, w.sink);
-  RestLoader loader2(destination2, *w.store, w.sink, after, w.options.rest, w.src.base_url());
-  Runner runner2(w.options, *w.store, planner2, extractor2, loader2, w.sink, after);
-  auto last = runner2.RunOnce();
+  auto restarted = w.MakeEngine(after);
+  auto last = restarted->runner.RunOnce();
   ASSERT_TRUE(last.ok()) << last.error().ToString();
   auto elapsed = std::chrono::steady_clock::now() - wall;
 

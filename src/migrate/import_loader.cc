@@ -244,4 +244,12 @@ base::Result<ImportWindowResult> ImportWindowLoader::LoadWindow(int64_t window_i
   return out;
 }
 
+base::Result<LoadTotals> ImportWindowLoader::LoadWindow(const store::Window& window) {
+  FM_ASSIGN_OR_RETURN(ImportWindowResult r, LoadWindow(window.id));
+  LoadTotals totals;
+  for (const auto& [type, n] : r.loaded) totals.loaded += n;
+  totals.failed = r.errors;
+  return totals;
+}
+
 }  // namespace fm::migrate

@@ -11,6 +11,7 @@
 
 #include "base/result.h"
 #include "env/clock.h"
+#include "migrate/window_loader.h"
 #include "fhir/bulk_import.h"
 #include "stage/azure_blob.h"
 #include "stage/file_server.h"
@@ -40,7 +41,7 @@ struct ImportWindowResult {
   int jobs = 0;                           // import jobs completed in this call
 };
 
-class ImportWindowLoader {
+class ImportWindowLoader : public WindowLoader {
  public:
   ImportWindowLoader(store::StateStore& store, fhir::BulkImporter& importer, ImportStager& stager,
                      env::Clock& clock);
@@ -50,6 +51,9 @@ class ImportWindowLoader {
   // failures table and loaded counts per type, and fails (kInvalidData) when
   // the counts fall short of the export's counts without matching errors.
   base::Result<ImportWindowResult> LoadWindow(int64_t window_id);
+
+  // WindowLoader: LoadWindow(window.id) as totals (counts are in the store).
+  base::Result<LoadTotals> LoadWindow(const store::Window& window) override;
 
  private:
   store::StateStore& store_;

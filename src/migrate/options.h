@@ -55,6 +55,27 @@ struct BulkOptions {
   std::string staging_dir;                 // "" = "staging" next to the state file
   bool keep_files = false;                 // keep staged files after loading
   int max_download_attempts = 5;           // per file
+  // Stage the window's files and record their counts, but stream nothing into
+  // the consumer (migration.load = import: the destination pulls the files).
+  bool stage_only = false;
+  // With stage_only: download no output file; the export URLs are the staged
+  // files (staging.kind = passthrough) and the status URL is not deleted.
+  bool passthrough = false;
+};
+
+// Server-side `$import` loading (migration.load = "import"); see
+// docs/import-and-staging.md.
+struct ImportLoadOptions {
+  std::string mode = "IncrementalLoad";    // IncrementalLoad | InitialLoad
+  int files_per_request = 10000;           // inputs per $import
+  int parallel_imports = 5;                // jobs in flight
+  std::string staging_kind = "local";      // local | passthrough | serve | azure-blob
+  std::string serve_address;               // staging.kind = serve: host:port to listen on
+  std::string azure_container_url;         // staging.kind = azure-blob
+  std::string azure_account;
+  std::string azure_key_env;               // env variable holding the Shared Key
+  std::string azure_sas_env;               // env variable holding a container SAS
+  base::Millis sas_expiry{std::chrono::hours(24)};
 };
 
 struct RestLoadOptions {
@@ -98,6 +119,7 @@ struct MigrationOptions {
   SearchOptions search;
   BulkOptions bulk;
   RestLoadOptions rest;
+  ImportLoadOptions import;
   RunOptions run;
   ConformanceOptions conformance;
 };

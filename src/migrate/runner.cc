@@ -160,9 +160,23 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
 
   auto session = loader_.Begin(w.id);
   auto extracted = extractor_.ExtractWindow(w, types, *session);
-  base::Result<LoadTotals> totals = extracted.ok() ? session->Finish() : base::Result<LoadTotals>(extracted.error());
-  session.reset();
-  if (!extracted.ok() && totals.ok()) totals = extracted.error();
+  base::Result<LoadTotals> totals = LoadTotals{};
+  if (options_.load == LoadMode::kImport && window_loader_ != nullptr) {
+    // The extractor only staged the window; the destination loads the files.
+    // Nothing was streamed, so the session sends nothing.
+    (void)session->Finish();
+    session.reset();
+    if (extracted.ok()) {
+      if (auto fresh = store_.GetWindow(w.id); fresh.ok()) w = *fresh;
+      totals = window_loader_->LoadWindow(w);
+    } else {
+      totals = extracted.error();
+    }
+  } else {
+    totals = extracted.ok() ? session->Finish() : base::Result<LoadTotals>(extracted.error());
+    session.reset();
+    if (!extracted.ok() && totals.ok()) totals = extracted.error();
+  }
 
   if (totals.ok() && options_.run.propagate_deletes) {
     base::Status applied = ApplyRecordedDeletions(w, *totals);

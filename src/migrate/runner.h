@@ -14,6 +14,7 @@
 #include "migrate/progress.h"
 #include "migrate/rest_loader.h"
 #include "migrate/extractor.h"
+#include "migrate/window_loader.h"
 #include "store/state_store.h"
 
 namespace fm::migrate {
@@ -49,6 +50,10 @@ class Runner {
   // Runs before any window of every RunOnce (conformance resources first).
   void SetConformanceCopier(class ConformanceCopier* copier) { conformance_ = copier; }
 
+  // migration.load = import: after the extractor staged a window (it streams
+  // nothing into the session), this loader loads it instead of the REST session.
+  void SetWindowLoader(WindowLoader* loader) { window_loader_ = loader; }
+
  private:
   base::Status AttemptWindow(store::Window w, const std::vector<std::string>& types,
                              RunSummary& summary);
@@ -68,6 +73,7 @@ class Runner {
   ProgressSink& sink_;
   env::Clock& clock_;
   class ConformanceCopier* conformance_ = nullptr;
+  WindowLoader* window_loader_ = nullptr;
 };
 
 }  // namespace fm::migrate

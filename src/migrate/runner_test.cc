@@ -96,14 +96,8 @@ TEST(RunnerTest, AnInterruptedWindowStartsOverAndNothingIsLost) {
   EXPECT_LT(w.dst.size(), w.src.size());
   // A restart is a new process: a new clock that is not interrupted.
   env::ManualClock fresh(w.clock.Now());
-  fhir::Client source("source", w.src.base_url(), w.transport, fresh);
-  fhir::Client destination("destination", w.dst.base_url(), w.transport, fresh);
-  FhirSourceProbe probe(source, w.options.plan.types);
-  Planner planner(w.options.plan, *w.store, probe, fresh, w.sink);
-  SearchExtractor extractor(source, w.options.search, w.sink);
-  RestLoader loader(destination, *w.store, w.sink, fresh, w.options.rest, w.src.base_url());
-  Runner runner(w.options, *w.store, planner, extractor, loader, w.sink, fresh);
-  auto summary = runner.RunOnce();
+  auto restarted = w.MakeEngine(fresh);
+  auto summary = restarted->runner.RunOnce();
   ASSERT_TRUE(summary.ok()) << summary.error().ToString();
   w.ExpectDestinationEqualsSource();
   for (const auto& win : *w.store->ListWindows()) {

@@ -59,13 +59,20 @@ struct World {
   }
 
   // The engine as the composition root wires it; rebuilt to simulate a restart.
+  // With `clock` other than the world's: a restarted process (a fresh clock
+  // that is not interrupted) or a scenario clock.
   struct Engine {
-    Engine(World& w)
-        : probe(w.source, w.options.plan.types),
-          planner(w.options.plan, *w.store, probe, w.clock, w.sink),
-          extractor(w.source, w.options.search, w.sink),
-          loader(w.destination, *w.store, w.sink, w.clock, w.options.rest, w.src.base_url()),
-          runner(w.options, *w.store, planner, extractor, loader, w.sink, w.clock) {}
+    explicit Engine(World& w) : Engine(w, w.clock) {}
+    Engine(World& w, env::Clock& clock)
+        : source("source", w.src.base_url(), w.transport, clock),
+          destination("destination", w.dst.base_url(), w.transport, clock),
+          probe(source, w.options.plan.types),
+          planner(w.options.plan, *w.store, probe, clock, w.sink),
+          extractor(source, w.options.search, w.sink),
+          loader(destination, *w.store, w.sink, clock, w.options.rest, w.src.base_url()),
+          runner(w.options, *w.store, planner, extractor, loader, w.sink, clock) {}
+    fhir::Client source;
+    fhir::Client destination;
     FhirSourceProbe probe;
     Planner planner;
     SearchExtractor extractor;
@@ -74,6 +81,9 @@ struct World {
   };
 
   std::unique_ptr<Engine> MakeEngine() { return std::make_unique<Engine>(*this); }
+  std::unique_ptr<Engine> MakeEngine(env::Clock& clock) {
+    return std::make_unique<Engine>(*this, clock);
+  }
 
   // Source and destination hold the same resources, ignoring meta.
   void ExpectDestinationEqualsSource() {

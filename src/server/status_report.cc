@@ -1,5 +1,7 @@
 #include "server/status_report.h"
 
+#include "base/strings.h"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -18,27 +20,7 @@ std::string Num(double v) {
 
 }  // namespace
 
-std::string JsonQuote(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string JsonQuote(const std::string& text) { return "\"" + base::JsonEscape(text) + "\""; }
 
 base::Result<StatusReport> GatherStatus(store::StateStore& store, base::Instant now,
                                         const StatusOptions& options) {

@@ -1,0 +1,189 @@
+// `fhir-migrate run` with migration.load = import end to end: bulk $export on
+// the source, passthrough staging (the destination reads the source's export
+// URLs) and `$import` on the destination (tests/servers/import.mjs), with
+// kill -9 while an import job runs.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "store/state_store.h"
+#include "tests/integration/compare.h"
+
+namespace fm::harness {
+namespace {
+
+using Json = nlohmann::json;
+
+class ImportRunTest : public ::testing::Test {
+ protected:
+  FhirServer source{"source"};
+  FhirServer destination{"destination"};
+  std::string dir = TempDir("fm_import_run");
+  std::string state = dir + "/state.db";
+
+  void SetUp() override {
+    source.SetFaults(R"({"retryAfterSeconds":0})");
+    destination.SetFaults(R"({"retryAfterSeconds":0})");
+  }
+
+  std::vector<std::string> Overrides(std::vector<std::string> extra = {}) {
+    std::vector<std::string> o = {"migration.extract=bulk",  "migration.load=import",
+                                  "staging.kind=passthrough", "bulk.poll_interval=100ms",
+                                  "bulk.max_poll_interval=1s", "migration.window=3650d",
+                                  "staging.dir=" + dir + "/staging"};
+    o.insert(o.end(), extra.begin(), extra.end());
+    return o;
+  }
+
+  int ImportKickoffs() { return Json::parse(destination.Stats())["importKickoffs"].get<int>(); }
+
+  std::unique_ptr<store::StateStore> Store() {
+    auto s = store::OpenSqliteStateStore({state, /*read_only=*/true});
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+};
+
+TEST_F(ImportRunTest, PassthroughImportKeepsMeta) {
+  source.LoadNdjson(Generate(600, 11, "2023-01-01", "2023-06-01"));
+  auto run = RunMigrate({"run", "--once"}, source, destination, state, Overrides());
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto diffs = CompareServers(source, destination, kGeneratedTypes, {});
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+  EXPECT_GE(ImportKickoffs(), 1);
+
+  auto store = Store();
+  for (const auto& w : *store->ListWindows()) {
+    EXPECT_EQ(w.status, store::WindowStatus::kLoaded) << w.last_error;
+  }
+  int imports = 0;
+  for (const auto& w : *store->ListWindows()) {
+    for (const auto& j : *store->ListJobs(w.id)) {
+      if (j.kind == "import") {
+        ++imports;
+        EXPECT_EQ(j.status, "done") << j.result_json;
+      }
+    }
+  }
+  EXPECT_GE(imports, 1);
+  auto state_now = *store->GetMigration();
+  EXPECT_TRUE(state_now.watermark.has_value());
+}
+
+TEST_F(ImportRunTest, ImportRequiresBulkExtraction) {
+  auto run = RunMigrate({"run", "--once"}, source, destination, state,
+                        {"migration.load=import", "staging.kind=passthrough"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("migration.extract"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("migration.load"), std::string::npos) << run.err;
+}
+
+TEST_F(ImportRunTest, KilledWhileImportingTheRerunPollsTheStoredJob) {
+  source.LoadNdjson(Generate(400, 12, "2023-01-01", "2023-03-01"));
+  destination.SetFaults(R"({"retryAfterSeconds":1,"slowImportPolls":40})");
+  std::vector<std::string> argv = {FhirMigrateBinary(), "-o", "source.url=" + source.base_url(),
+                                   "-o", "destination.url=" + destination.base_url(),
+                                   "-o", "state.path=" + state};
+  for (const auto& o : Overrides()) {
+    argv.push_back("-o");
+    argv.push_back(o);
+  }
+  argv.push_back("run");
+  argv.push_back("--once");
+  SpawnOptions so;
+  so.argv = argv;
+  so.stdout_path = dir + "/kill.log";
+  Process p(so);
+  bool killed = false;
+  std::unique_ptr<store::StateStore> reader;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+  while (!killed && std::chrono::steady_clock::now() < deadline && p.Running()) {
+    if (!reader) {
+      auto opened = store::OpenSqliteStateStore({state, /*read_only=*/true});
+      if (opened.ok()) reader = std::move(*opened);
+    }
+    if (reader) {
+      auto ws = reader->ListWindows();
+      if (ws.ok()) {
+        for (const auto& w : *ws) {
+          auto jobs = reader->ListJobs(w.id);
+          if (!jobs.ok()) continue;
+          for (const auto& j : *jobs) {
+            if (j.kind == "import" && j.status == "running") killed = true;
+          }
+        }
+      }
+    }
+    if (killed) {
+      p.Signal(SIGKILL);
+      EXPECT_EQ(p.Wait(std::chrono::seconds(10)).value_or(0), 128 + SIGKILL);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(killed) << "the run finished before it could be killed while importing";
+  int kickoffs = ImportKickoffs();
+  EXPECT_EQ(kickoffs, 1);
+  destination.SetFaults(R"({"retryAfterSeconds":0})");
+  auto rerun = RunMigrate({"run", "--once"}, source, destination, state, Overrides());
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(ImportKickoffs(), kickoffs) << "the rerun sent a second $import";
+  auto diffs = CompareServers(source, destination, kGeneratedTypes, {});
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+}
+
+// local + serve staging; a staged line the destination refuses: the failure
+// is recorded against its file and line, the good lines are loaded, and
+// `status` reports the failure. The first run is stopped by a 423 at kick-off
+// so the staged file can be damaged before the import reads it.
+TEST_F(ImportRunTest, ServeStagingWithABadLineRecordsTheFailure) {
+  source.LoadNdjson(Generate(300, 13, "2023-01-01", "2023-03-01"));
+  destination.SetFaults(R"({"retryAfterSeconds":0,"import423":1})");
+  auto o = Overrides({"staging.kind=serve", "staging.serve_address=127.0.0.1:0",
+                      "migration.max_attempts=1"});
+  auto first = RunMigrate({"run", "--once"}, source, destination, state, o);
+  ASSERT_NE(first.exit_code, 0) << "the 423 should have halted the run";
+  // Damage one staged line (same line count).
+  std::string victim;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir + "/staging")) {
+    if (e.is_regular_file() && e.path().string().find("Patient") != std::string::npos) {
+      victim = e.path().string();
+      break;
+    }
+  }
+  ASSERT_FALSE(victim.empty()) << "no staged Patient file kept";
+  {
+    std::ifstream in(victim);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto nl = text.find('\n');
+    ASSERT_NE(nl, std::string::npos);
+    std::ofstream out(victim, std::ios::trunc);
+    out << "this is not json" << text.substr(nl);
+  }
+  auto clear = RunMigrate({"clear-halt"}, source, destination, state, o);
+  ASSERT_EQ(clear.exit_code, 0) << clear.err;
+  auto second = RunMigrate({"run", "--once"}, source, destination, state, o);
+  EXPECT_EQ(ImportKickoffs(), 2);
+  auto store = Store();
+  auto failures = *store->ListFailures(false, 100);
+  ASSERT_EQ(failures.size(), 1u) << second.err;
+  EXPECT_EQ(failures[0].stage, "import");
+  EXPECT_NE(failures[0].reason.find("invalid JSON"), std::string::npos) << failures[0].reason;
+  EXPECT_NE(failures[0].body_location.find(":1"), std::string::npos) << failures[0].body_location;
+  for (const auto& w : *store->ListWindows()) {
+    EXPECT_EQ(w.status, store::WindowStatus::kLoaded) << w.last_error;
+  }
+  auto diffs = CompareServers(source, destination, kGeneratedTypes, {});
+  EXPECT_EQ(diffs.size(), 1u) << "only the damaged resource is missing";
+  auto status = RunMigrate({"status"}, source, destination, state, o);
+  EXPECT_NE(status.out.find("failures:     1 unresolved"), std::string::npos) << status.out;
+}
+
+}  // namespace
+}  // namespace fm::harness
