@@ -28,8 +28,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& f : m->output) {
       if (f.type.empty()) std::abort();
     }
-  } else if (size >= 16 && m.error().message.find(text) != std::string::npos) {
-    std::abort();  // the message quotes the body
+  } else if (size >= 16 && m.error().message.find(text) != std::string::npos &&
+             text.find_first_of("{}[]\"") != std::string_view::npos) {
+    // The message quotes the body. (Plain words may coincide with the
+    // message's own fixed text: the fuzzer found " manifest: not valid ".)
+    std::abort();
   }
   return 0;
 }

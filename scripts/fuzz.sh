@@ -40,7 +40,12 @@ for name in ${built[@]+"${built[@]}"}; do
   [[ -d "$root/fuzz/corpus/$name" ]] && seeds+=("$root/fuzz/corpus/$name")
   log="$out/$name.log"
   status=0
-  "$out/$name" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+  # FM_FUZZ_SEED/FM_FUZZ_RUNS make a run reproducible (CI sets both, so a
+  # pass cannot turn into a failure by chance); the time limit stays a cap.
+  repro=()
+  [[ -n "${FM_FUZZ_SEED:-}" ]] && repro+=(-seed="$FM_FUZZ_SEED")
+  [[ -n "${FM_FUZZ_RUNS:-}" ]] && repro+=(-runs="$FM_FUZZ_RUNS")
+  "$out/$name" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 ${repro[@]+"${repro[@]}"} \
     -artifact_prefix="$artifacts" "$corpus" ${seeds[@]+"${seeds[@]}"} >"$log" 2>&1 || status=$?
   execs="$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)"
   size="$(find "$corpus" -type f | wc -l)"

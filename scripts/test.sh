@@ -14,5 +14,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --preset "$preset" -j "${FM_TEST_JOBS:-2}" --timeout 900
 if [[ -x scripts/fuzz.sh && "${FM_SKIP_FUZZ:-0}" != 1 ]]; then
-  bash scripts/fuzz.sh "${FM_FUZZ_SECONDS:-10}"
+  # A short, reproducible pass: fixed seed, fixed number of inputs per target.
+  FM_FUZZ_SEED="${FM_FUZZ_SEED:-1}" FM_FUZZ_RUNS="${FM_FUZZ_RUNS:-20000}" \
+    bash scripts/fuzz.sh "${FM_FUZZ_SECONDS:-20}"
 fi
