@@ -19,10 +19,21 @@ for ((i = 0; i < ${#layers[@]}; i++)); do
     fi
   done < <(grep -rnE '^#include "[a-z_]+/' "$src/$module" --include='*.h' --include='*.cc' || true)
   # Third-party headers belong in adapter .cc files, never in public headers.
-  # (Test-only headers, *test*.h, may include what the test needs.)
+  # (Test-only headers, *test*.h, may include what the test needs; a module's
+  # *_internal.h helpers serve only that module's own adapter .cc files.)
   if grep -rnE '^#include <(curl/|sqlite3\.h|simdjson|nlohmann/|toml\+\+|openssl/)' \
-      "$src/$module" --include='*.h' --exclude='*test*' >&2; then
+      "$src/$module" --include='*.h' --exclude='*test*' --exclude='*_internal.h' >&2; then
     echo "layering: third-party header in a public header of $module (move it to the .cc)" >&2
+    status=1
+  fi
+  if grep -rnE '^#include "[a-z_]+/[a-z_]+_internal\.h"' "$src/$module" \
+      --include='*.h' --include='*.cc' | grep -vE ":#include \"$module/" >&2; then
+    echo "layering: $module includes another module's internal header" >&2
+    status=1
+  fi
+  if grep -rnE '^#include "[a-z_]+/[a-z_]+_internal\.h"' "$src/$module" --include='*.h' \
+      --exclude='*_internal.h' --exclude='*test*' >&2; then
+    echo "layering: a public header of $module includes an internal header" >&2
     status=1
   fi
 done

@@ -2,8 +2,6 @@
 // exactly as read from the source; responses are read with simdjson On Demand.
 #include "fhir/bundle.h"
 
-#include <simdjson.h>
-
 #include <cassert>
 #include <optional>
 #include <string>
@@ -12,6 +10,7 @@
 
 #include "base/strings.h"
 #include "fhir/json_text.h"
+#include "fhir/ondemand_internal.h"
 
 namespace fm::fhir {
 namespace {
@@ -82,26 +81,22 @@ class ResponseWalker {
   simdjson::error_code Walk(od::document& doc) {
     od::object root;
     SIMDJSON_TRY(doc.get_object().get(root));
-    for (auto field_result : root) {
-      od::field field;
-      SIMDJSON_TRY(std::move(field_result).get(field));
-      std::string_view key;
-      SIMDJSON_TRY(field.unescaped_key().get(key));
+    return ondemand::ForEachField(root, [&](std::string_view key, od::value value) {
       std::string_view text;
       if (key == "resourceType") {
-        SIMDJSON_TRY(field.value().get_string().get(text));
+        SIMDJSON_TRY(value.get_string().get(text));
         has_resource_type = true;
         if (text != "Bundle") return Fail("resourceType is " + QuoteToken(text));
       } else if (key == "type") {
-        SIMDJSON_TRY(field.value().get_string().get(text));
+        SIMDJSON_TRY(value.get_string().get(text));
         if (text != "batch-response" && text != "transaction-response") {
           return Fail("Bundle.type is " + QuoteToken(text));
         }
       } else if (key == "entry") {
-        SIMDJSON_TRY(ReadEntries(field.value()));
+        return ReadEntries(value);
       }
-    }
-    return simdjson::SUCCESS;
+      return simdjson::SUCCESS;
+    });
   }
 
   std::vector<RawEntry> entries;
@@ -115,62 +110,28 @@ class ResponseWalker {
   }
 
   simdjson::error_code ReadEntries(od::value value) {
-    od::array array;
-    SIMDJSON_TRY(value.get_array().get(array));
-    for (auto element : array) {
-      od::object entry;
-      SIMDJSON_TRY(element.get_object().get(entry));
+    return ondemand::ForEachObject(value, [&](od::object entry) {
       RawEntry& raw = entries.emplace_back();
-      for (auto field_result : entry) {
-        od::field field;
-        SIMDJSON_TRY(std::move(field_result).get(field));
-        std::string_view key;
-        SIMDJSON_TRY(field.unescaped_key().get(key));
+      return ondemand::ForEachField(entry, [&](std::string_view key, od::value field) {
         if (key == "response") {
           raw.has_response = true;
-          SIMDJSON_TRY(ReadResponse(field.value(), raw));
-        } else if (key == "resource") {
-          SIMDJSON_TRY(RawObject(field.value(), raw.resource));
+          return ReadResponse(field, raw);
         }
-      }
-    }
-    return simdjson::SUCCESS;
+        if (key == "resource") return ondemand::RawObject(field, raw.resource);
+        return simdjson::SUCCESS;
+      });
+    });
   }
 
   static simdjson::error_code ReadResponse(od::value value, RawEntry& raw) {
-    od::object response;
-    SIMDJSON_TRY(value.get_object().get(response));
-    for (auto field_result : response) {
-      od::field field;
-      SIMDJSON_TRY(std::move(field_result).get(field));
-      std::string_view key;
-      SIMDJSON_TRY(field.unescaped_key().get(key));
-      if (key == "status") {
-        SIMDJSON_TRY(field.value().get_string().get(raw.status));
-      } else if (key == "location") {
-        SIMDJSON_TRY(field.value().get_string().get(raw.location));
-      } else if (key == "outcome") {
-        SIMDJSON_TRY(RawObject(field.value(), raw.outcome));
-      }
-    }
-    return simdjson::SUCCESS;
-  }
-
-  static simdjson::error_code RawObject(od::value value, std::optional<std::string_view>& out) {
-    od::object object;
-    SIMDJSON_TRY(value.get_object().get(object));
-    std::string_view text;
-    SIMDJSON_TRY(object.raw_json().get(text));
-    out = TrimJsonSpace(text);
-    return simdjson::SUCCESS;
+    return ondemand::ForEachField(value, [&](std::string_view key, od::value field) {
+      if (key == "status") return field.get_string().get(raw.status);
+      if (key == "location") return field.get_string().get(raw.location);
+      if (key == "outcome") return ondemand::RawObject(field, raw.outcome);
+      return simdjson::SUCCESS;
+    });
   }
 };
-
-std::string DescribeJsonError(simdjson::error_code error) {
-  bool shape = error == simdjson::INCORRECT_TYPE || error == simdjson::NUMBER_OUT_OF_RANGE;
-  return std::string(shape ? "unexpected field type: " : "invalid JSON: ") +
-         simdjson::error_message(error);
-}
 
 base::Error BadResponse(std::string_view reason) {
   return base::MakeError(base::ErrorKind::kInvalidData,
@@ -216,7 +177,7 @@ base::Result<std::vector<EntryResult>> ParseBundleResponse(std::string_view body
       parser.iterate(padded.data(), padded.size(), padded.capacity()).get(doc);
   if (!error) error = walker.Walk(doc);
   if (!walker.reason.empty()) return BadResponse(walker.reason);
-  if (error) return BadResponse(DescribeJsonError(error));
+  if (error) return BadResponse(ondemand::DescribeJsonError(error));
   if (!walker.has_resource_type) return BadResponse("no resourceType");
   if (walker.entries.size() != expected_entries) {
     return BadResponse("it has " + std::to_string(walker.entries.size()) + " entries for " +

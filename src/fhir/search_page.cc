@@ -3,8 +3,6 @@
 // Demand checks the structure it walks but not the inside of a value it skips
 // or copies raw, so a resource with a bad literal inside is passed on as is;
 // the destination rejects it, entry by entry.
-#include <simdjson.h>
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +10,7 @@
 
 #include "fhir/client.h"
 #include "fhir/json_text.h"
+#include "fhir/ondemand_internal.h"
 
 namespace fm::fhir {
 namespace {
@@ -27,36 +26,27 @@ class PageWalker {
   simdjson::error_code Walk(od::document& doc) {
     od::object root;
     SIMDJSON_TRY(doc.get_object().get(root));
-    for (auto field_result : root) {
-      od::field field;
-      SIMDJSON_TRY(std::move(field_result).get(field));
-      std::string_view key;
-      SIMDJSON_TRY(field.unescaped_key().get(key));
+    return ondemand::ForEachField(root, [&](std::string_view key, od::value value) {
       if (key == "resourceType") {
-        SIMDJSON_TRY(field.value().get_string().get(resource_type_));
+        SIMDJSON_TRY(value.get_string().get(resource_type_));
         has_resource_type_ = true;
-        if (resource_type_ != "Bundle") {
-          reason = "resourceType is " + QuoteToken(resource_type_);
-          return simdjson::INCORRECT_TYPE;
-        }
+        if (resource_type_ != "Bundle")
+          return Fail("resourceType is " + QuoteToken(resource_type_));
       } else if (key == "type") {
         std::string_view type;
-        SIMDJSON_TRY(field.value().get_string().get(type));
-        if (type != "searchset") {
-          reason = "Bundle.type is " + QuoteToken(type);
-          return simdjson::INCORRECT_TYPE;
-        }
+        SIMDJSON_TRY(value.get_string().get(type));
+        if (type != "searchset") return Fail("Bundle.type is " + QuoteToken(type));
       } else if (key == "total") {
         int64_t total = 0;
-        SIMDJSON_TRY(field.value().get_int64().get(total));
+        SIMDJSON_TRY(value.get_int64().get(total));
         page.total = total;
       } else if (key == "link") {
-        SIMDJSON_TRY(ReadLinks(field.value()));
+        return ReadLinks(value);
       } else if (key == "entry") {
-        SIMDJSON_TRY(ReadEntries(field.value()));
+        return ReadEntries(value);
       }
-    }
-    return simdjson::SUCCESS;
+      return simdjson::SUCCESS;
+    });
   }
 
   bool has_resource_type() const { return has_resource_type_; }
@@ -66,84 +56,52 @@ class PageWalker {
   std::string reason;
 
  private:
+  simdjson::error_code Fail(std::string why) {
+    reason = std::move(why);
+    return simdjson::INCORRECT_TYPE;
+  }
+
   simdjson::error_code ReadLinks(od::value links) {
-    od::array array;
-    SIMDJSON_TRY(links.get_array().get(array));
-    for (auto element : array) {
-      od::object link;
-      SIMDJSON_TRY(element.get_object().get(link));
+    return ondemand::ForEachObject(links, [&](od::object link) {
       std::string_view relation;
       std::optional<std::string_view> url;
-      for (auto field_result : link) {
-        od::field field;
-        SIMDJSON_TRY(std::move(field_result).get(field));
-        std::string_view key;
-        SIMDJSON_TRY(field.unescaped_key().get(key));
-        if (key == "relation") {
-          SIMDJSON_TRY(field.value().get_string().get(relation));
-        } else if (key == "url") {
-          std::string_view value;
-          SIMDJSON_TRY(field.value().get_string().get(value));
-          url = value;
+      SIMDJSON_TRY(ondemand::ForEachField(link, [&](std::string_view key, od::value value) {
+        if (key == "relation") return value.get_string().get(relation);
+        if (key == "url") {
+          std::string_view text;
+          SIMDJSON_TRY(value.get_string().get(text));
+          url = text;
         }
-      }
+        return simdjson::SUCCESS;
+      }));
       if (relation == "next" && url && !url->empty()) next_link = std::string(*url);
-    }
-    return simdjson::SUCCESS;
+      return simdjson::SUCCESS;
+    });
   }
 
   simdjson::error_code ReadEntries(od::value entries) {
-    od::array array;
-    SIMDJSON_TRY(entries.get_array().get(array));
-    for (auto element : array) {
-      od::object entry;
-      SIMDJSON_TRY(element.get_object().get(entry));
+    return ondemand::ForEachObject(entries, [&](od::object entry) {
       std::optional<std::string_view> resource;
       std::string_view mode = "match";
-      for (auto field_result : entry) {
-        od::field field;
-        SIMDJSON_TRY(std::move(field_result).get(field));
-        std::string_view key;
-        SIMDJSON_TRY(field.unescaped_key().get(key));
-        if (key == "resource" && keep_resources_) {
-          od::object object;
-          SIMDJSON_TRY(field.value().get_object().get(object));
-          std::string_view raw;
-          SIMDJSON_TRY(object.raw_json().get(raw));
-          resource = TrimJsonSpace(raw);
-        } else if (key == "search") {
-          SIMDJSON_TRY(ReadSearchMode(field.value(), mode));
+      SIMDJSON_TRY(ondemand::ForEachField(entry, [&](std::string_view key, od::value value) {
+        if (key == "resource" && keep_resources_) return ondemand::RawObject(value, resource);
+        if (key == "search") {
+          return ondemand::ForEachField(value, [&](std::string_view k, od::value v) {
+            return k == "mode" ? v.get_string().get(mode) : simdjson::SUCCESS;
+          });
         }
-      }
+        return simdjson::SUCCESS;
+      }));
       // "include" and "outcome" entries are not results of the search.
       if (resource && mode == "match") page.resources.emplace_back(*resource);
-    }
-    return simdjson::SUCCESS;
-  }
-
-  static simdjson::error_code ReadSearchMode(od::value search, std::string_view& mode) {
-    od::object object;
-    SIMDJSON_TRY(search.get_object().get(object));
-    for (auto field_result : object) {
-      od::field field;
-      SIMDJSON_TRY(std::move(field_result).get(field));
-      std::string_view key;
-      SIMDJSON_TRY(field.unescaped_key().get(key));
-      if (key == "mode") SIMDJSON_TRY(field.value().get_string().get(mode));
-    }
-    return simdjson::SUCCESS;
+      return simdjson::SUCCESS;
+    });
   }
 
   bool keep_resources_;
   std::string_view resource_type_;
   bool has_resource_type_ = false;
 };
-
-std::string DescribeJsonError(simdjson::error_code error) {
-  bool shape = error == simdjson::INCORRECT_TYPE || error == simdjson::NUMBER_OUT_OF_RANGE;
-  return std::string(shape ? "unexpected field type: " : "invalid JSON: ") +
-         simdjson::error_message(error);
-}
 
 base::Error NotABundle(std::string_view reason) {
   return base::MakeError(base::ErrorKind::kInvalidData,
@@ -165,7 +123,7 @@ base::Result<SearchPage> ParseSearchPage(std::string body, std::string_view base
   simdjson::error_code error = parser.iterate(body.data(), size, body.capacity()).get(doc);
   if (!error) error = walker.Walk(doc);
   if (!walker.reason.empty()) return NotABundle(walker.reason);
-  if (error) return NotABundle(DescribeJsonError(error));
+  if (error) return NotABundle(ondemand::DescribeJsonError(error));
   // A bare {"total":N} is what the Medplum router answers to _summary=count.
   if (!walker.has_resource_type() && keep_resources) return NotABundle("no resourceType");
   // On Demand stops at the end of the root object; look for text after it.
