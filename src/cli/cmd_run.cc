@@ -10,8 +10,8 @@
 #include "cli/terminal_progress.h"
 #include "fhir/bulk_export.h"
 #include "migrate/bulk_extractor.h"
-#include "migrate/import_loader.h"
 #include "migrate/conformance.h"
+#include "migrate/import_loader.h"
 #include "migrate/planner.h"
 #include "migrate/rest_loader.h"
 #include "migrate/runner.h"
@@ -43,11 +43,13 @@ int CmdRun(const Context& ctx, bool follow) {
   auto app = BuildApp(std::move(*config), sink);
   InstallSignalHandling(*app->clock);
   if (app->config.insecure) {
-    log.Warn("http.insecure is on: TLS certificates are NOT verified; anyone on the network path "
-             "can read and alter patient data");
+    log.Warn(
+        "http.insecure is on: TLS certificates are NOT verified; anyone on the network path "
+        "can read and alter patient data");
   }
   for (const auto& warning : app->config.warnings) log.Warn(warning);
-  if (auto s = OpenStore(*app, /*read_only=*/false); !s.ok()) return Report("state store", s.error());
+  if (auto s = OpenStore(*app, /*read_only=*/false); !s.ok())
+    return Report("state store", s.error());
   if (auto state = app->store->GetMigration(); state.ok()) metrics.SetWatermark(state->watermark);
   std::unique_ptr<server::HttpServer> ops;
   if (!ctx.http_listen.empty()) {
@@ -56,6 +58,10 @@ int CmdRun(const Context& ctx, bool follow) {
     sources.transport = app->counting.get();
     sources.clock = app->clock.get();
     sources.status = [&app] { return server::GatherStatus(*app->store, app->clock->Now()); };
+    sources.bytes_staged = [&app] {
+      auto bytes = app->store->StagedBytes();
+      return bytes.ok() ? *bytes : int64_t{0};
+    };
     std::string bound;
     auto started = server::StartOpsServer(std::move(sources), ctx.http_listen, &bound);
     if (!started.ok()) return Report("http", started.error());
@@ -89,7 +95,9 @@ int CmdRun(const Context& ctx, bool follow) {
   poll.max_retry_after = options.bulk.max_poll_interval;
   fhir::BulkExportClient bulk_client(
       "source", app->source->base_url(), *app->counting, *app->clock, poll,
-      [&sink](const std::string& level, const std::string& message) { sink.OnNote(level, message); },
+      [&sink](const std::string& level, const std::string& message) {
+        sink.OnNote(level, message);
+      },
       SourceAuthHeader(*app));
   bulk_client.SetUrlGuard([&app](const std::string& what, const std::string& url) {
     return auth::CheckAllowedOrigin("source " + what, url, app->source->base_url(),
@@ -98,9 +106,9 @@ int CmdRun(const Context& ctx, bool follow) {
   std::string staging_dir = options.bulk.staging_dir;
   if (staging_dir.empty()) {
     auto slash = app->config.state_path.rfind('/');
-    staging_dir = (slash == std::string::npos ? std::string(".")
-                                              : app->config.state_path.substr(0, slash)) +
-                  "/staging";
+    staging_dir =
+        (slash == std::string::npos ? std::string(".") : app->config.state_path.substr(0, slash)) +
+        "/staging";
   }
   // migration.load = import: the extractor only stages; the destination pulls
   // the files with $import (docs/import-and-staging.md).
@@ -160,8 +168,8 @@ int CmdRun(const Context& ctx, bool follow) {
         if (sas != nullptr) ao.sas_token = sas;
       }
       ao.sas_lifetime = io.sas_expiry;
-      blob_client = std::make_unique<stage::AzureBlobClient>(*app->retrying, *app->clock,
-                                                             *app->fs, ao);
+      blob_client =
+          std::make_unique<stage::AzureBlobClient>(*app->retrying, *app->clock, *app->fs, ao);
       stager = migrate::NewAzureBlobStager(*blob_client);
     } else {
       return Report("run", base::MakeError(
@@ -170,8 +178,8 @@ int CmdRun(const Context& ctx, bool follow) {
                                    "' cannot feed $import (use passthrough, serve or azure-blob)"));
     }
     importer = std::make_unique<fhir::BulkImporter>(*app->destination, *app->clock, import_options);
-    import_loader = std::make_unique<migrate::ImportWindowLoader>(*app->store, *importer, *stager,
-                                                                  *app->clock);
+    import_loader =
+        std::make_unique<migrate::ImportWindowLoader>(*app->store, *importer, *stager, *app->clock);
   }
   migrate::Extractor& extractor = options.extract == migrate::ExtractMode::kBulk
                                       ? static_cast<migrate::Extractor&>(bulk_extractor)

@@ -145,7 +145,7 @@ std::string MetricsSink::Render(base::Instant now, const http::CountingTransport
          Double(watermark_ ? static_cast<double>(base::ToEpochMillis(*watermark_)) / 1000.0 : 0.0) +
          "\n";
   Header(out, "fhir_migrate_bytes_staged", "gauge",
-         "Bytes of export files staged locally (0 in REST mode).");
+         "Bytes of downloaded export files waiting to be loaded (0 in search mode).");
   out += "fhir_migrate_bytes_staged " + std::to_string(bytes_staged) + "\n";
   Header(out, "fhir_migrate_halted", "gauge", "1 when the migration is halted.");
   out += std::string("fhir_migrate_halted ") + (halted_ ? "1" : "0") + "\n";

@@ -37,6 +37,7 @@ TEST(OpsServer, ServesMetricsStatusHealthAndTheDashboard) {
   sources.metrics = &metrics;
   sources.clock = clock.get();
   sources.status = [&] { return GatherStatus(*store, clock->Now()); };
+  sources.bytes_staged = [] { return int64_t{4242}; };
   std::string bound;
   auto server = StartOpsServer(sources, "127.0.0.1:0", &bound);
   ASSERT_TRUE(server.ok()) << server.error().ToString();
@@ -49,10 +50,15 @@ TEST(OpsServer, ServesMetricsStatusHealthAndTheDashboard) {
 
   auto m = Get(base + "/metrics");
   EXPECT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find("fhir_migrate_resources_exported_total{type=\"Patient\"} 10\n"), std::string::npos) << m.body;
-  EXPECT_NE(m.body.find("fhir_migrate_resources_loaded_total{type=\"Patient\"} 9\n"), std::string::npos);
-  EXPECT_NE(m.body.find("fhir_migrate_resources_failed_total{type=\"Patient\"} 1\n"), std::string::npos);
+  EXPECT_NE(m.body.find("fhir_migrate_resources_exported_total{type=\"Patient\"} 10\n"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("fhir_migrate_resources_loaded_total{type=\"Patient\"} 9\n"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("fhir_migrate_resources_failed_total{type=\"Patient\"} 1\n"),
+            std::string::npos);
   EXPECT_NE(m.body.find("fhir_migrate_retries_total 2\n"), std::string::npos);
+  EXPECT_NE(m.body.find("fhir_migrate_bytes_staged 4242\n"), std::string::npos);
   EXPECT_NE(m.body.find("fhir_migrate_throttling_waits_total 1\n"), std::string::npos);
   EXPECT_NE(m.body.find("fhir_migrate_throttling_wait_seconds_total 1.500\n"), std::string::npos);
   EXPECT_NE(m.body.find("# TYPE fhir_migrate_window_lag_seconds gauge\n"), std::string::npos);
@@ -113,7 +119,8 @@ TEST(CountingTransport, CountsByServerAndStatus) {
   EXPECT_EQ((snap[{"other", "404"}]), 1);
   EXPECT_EQ((snap[{"other", "error"}]), 1);
   std::string text = metrics.Render(clock->Now(), &counting, 0);
-  EXPECT_NE(text.find("fhir_migrate_http_requests_total{server=\"source\",status=\"200\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("fhir_migrate_http_requests_total{server=\"source\",status=\"200\"} 1"),
+            std::string::npos);
 }
 
 }  // namespace

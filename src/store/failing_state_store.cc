@@ -49,6 +49,7 @@ class FailingStateStore final : public StateStore {
   Status UpdateFile(const FileRecord& f) override {
     return Write([&] { return inner_.UpdateFile(f); });
   }
+  Result<int64_t> StagedBytes() override { return inner_.StagedBytes(); }
   Result<std::vector<FileRecord>> ListFiles(int64_t window_id) override {
     return inner_.ListFiles(window_id);
   }

@@ -227,6 +227,15 @@ class SqliteStateStore final : public StateStore {
     return Write("DELETE FROM files WHERE window_id = ?", "DeleteFiles", window_id);
   }
 
+  Result<int64_t> StagedBytes() override {
+    FM_ASSIGN_OR_RETURN(auto rows,
+                        Query<int64_t>("SELECT coalesce(sum(bytes), 0) FROM files "
+                                       "WHERE kind = 'output' AND status IN (?, ?)",
+                                       "StagedBytes", ReadInt, FileStatusName(FileStatus::kStaged),
+                                       FileStatusName(FileStatus::kLoading)));
+    return rows.empty() ? 0 : rows.front();
+  }
+
   Result<int64_t> AddJob(const JobRecord& j) override {
     return Insert(
         "INSERT INTO jobs (kind, window_id, server, status_url, status, request_fingerprint, "
@@ -332,10 +341,11 @@ class SqliteStateStore final : public StateStore {
   }
 
   Result<std::optional<CheckRecord>> LastCheck(const std::string& kind) override {
-    FM_ASSIGN_OR_RETURN(auto rows,
-                        Query<CheckRecord>("SELECT id, kind, at, passed, summary_json FROM checks "
-                                           "WHERE (?1 = '' OR kind = ?1) ORDER BY at DESC, id DESC LIMIT 1",
-                                           "LastCheck", ReadCheck, kind));
+    FM_ASSIGN_OR_RETURN(
+        auto rows,
+        Query<CheckRecord>("SELECT id, kind, at, passed, summary_json FROM checks "
+                           "WHERE (?1 = '' OR kind = ?1) ORDER BY at DESC, id DESC LIMIT 1",
+                           "LastCheck", ReadCheck, kind));
     if (rows.empty()) return std::optional<CheckRecord>();
     return std::optional<CheckRecord>(std::move(rows[0]));
   }

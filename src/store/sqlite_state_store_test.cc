@@ -102,6 +102,24 @@ TEST_F(SqliteStateStoreTest, WindowRoundTripsEveryField) {
   EXPECT_FALSE(got->not_before.has_value());
 }
 
+TEST_F(SqliteStateStoreTest, StagedBytesCountsOutputFilesAwaitingLoadOnly) {
+  int64_t w1 = AddWindow(0, 10), w2 = AddWindow(10, 20);
+  auto add = [&](int64_t window, int64_t bytes, FileStatus status, const char* kind) {
+    FileRecord f{0, window, "Patient", "u", "p", 1, bytes, 1, 0, status, kind};
+    ASSERT_TRUE(store_->AddFile(f).ok());
+  };
+  ASSERT_EQ(*store_->StagedBytes(), 0);
+  add(w1, 100, FileStatus::kStaged, "output");
+  add(w1, 20, FileStatus::kLoading, "output");
+  add(w2, 3, FileStatus::kStaged, "output");
+  add(w2, 4000, FileStatus::kLoaded, "output");        // loaded: removed from staging
+  add(w2, 50000, FileStatus::kDownloading, "output");  // not complete yet
+  add(w2, 600000, FileStatus::kStaged, "error");       // error files are not loaded
+  auto staged = store_->StagedBytes();
+  ASSERT_TRUE(staged.ok()) << staged.error().ToString();
+  EXPECT_EQ(*staged, 123);
+}
+
 TEST_F(SqliteStateStoreTest, FileRoundTripsAndKeepsItsLineCheckpoint) {
   int64_t window = AddWindow(0, 10);
   FileRecord f{0,

@@ -152,6 +152,9 @@ class StateStore {
   virtual base::Status UpdateFile(const FileRecord& file) = 0;
   virtual base::Result<std::vector<FileRecord>> ListFiles(int64_t window_id) = 0;
   virtual base::Status DeleteFiles(int64_t window_id) = 0;
+  // Bytes of output files downloaded and not yet loaded (staged or loading),
+  // over every window: what the staging directory holds for the run.
+  virtual base::Result<int64_t> StagedBytes() = 0;
 
   // Jobs.
   virtual base::Result<int64_t> AddJob(const JobRecord& job) = 0;
