@@ -124,7 +124,20 @@ base::Result<SearchPage> Client::SearchFirst(std::string_view type, const Params
   return SearchUrl(Url(type, params));
 }
 
+base::Status Client::CheckLinkOrigin(const std::string& absolute_url) const {
+  std::string url = ResolveLink(base_url_, absolute_url);
+  std::string origin = http::OriginOf(url), own = http::OriginOf(base_url_);
+  if (!origin.empty() && origin == own) return base::Ok();
+  return base::MakeError(base::ErrorKind::kFatal,
+                         name_ + " handed out a paging link on " +
+                             (origin.empty() ? std::string("an unreadable origin") : origin) +
+                             ", not on its own origin " + own +
+                             "; refused (is the server's public base URL set, e.g. behind a "
+                             "proxy?)");
+}
+
 base::Result<SearchPage> Client::SearchUrl(const std::string& absolute_url) {
+  FM_TRY_STATUS(CheckLinkOrigin(absolute_url));
   http::Request request;
   request.url = ResolveLink(base_url_, absolute_url);
   std::string what = Describe("GET", base_url_, request.url);

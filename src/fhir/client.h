@@ -21,10 +21,10 @@ struct Capabilities {
   std::string fhir_version;
   std::string software;
   std::vector<std::string> resource_types;  // from rest.resource.type
-  bool system_export = false;  // operation "export" at system level
+  bool system_export = false;               // operation "export" at system level
   bool patient_export = false;
   bool group_export = false;
-  bool import = false;         // operation "import"
+  bool import = false;  // operation "import"
 };
 
 struct SearchPage {
@@ -53,6 +53,10 @@ class Client {
   // (a next link). kInvalidData when the body is not a searchset Bundle.
   base::Result<SearchPage> SearchFirst(std::string_view type, const Params& params);
   base::Result<SearchPage> SearchUrl(const std::string& absolute_url);
+  // A paging link the server handed out: refused (kFatal, naming both
+  // origins) unless it is on the server's own origin, so a misconfigured or
+  // hostile server cannot point the tool at another host.
+  base::Status CheckLinkOrigin(const std::string& absolute_url) const;
 
   // Raw resource JSON, or nullopt on 404/410.
   base::Result<std::optional<std::string>> Read(std::string_view type, std::string_view id);

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "env/clock.h"
+#include "fhir/history.h"
 #include "fhir/testdata.h"
 #include "http/fake_transport.h"
 
@@ -142,6 +143,25 @@ TEST_F(ClientTest, SearchFirstReturnsMatchesAndResolvesARelativeNextLink) {
   EXPECT_EQ(second->resources, std::vector<std::string>{R"({"resourceType":"Patient","id":"c"})"});
   EXPECT_FALSE(second->next_url.has_value());
   EXPECT_EQ(LastRequest().url, *first->next_url);
+}
+
+// A server behind a proxy (or a hostile one) may hand out next links on
+// another host; following them would send the tool's requests, and data,
+// wherever the server says.
+TEST_F(ClientTest, APagingLinkOnAnotherOriginIsRefusedUnsent) {
+  size_t before = transport_.requests().size();
+  for (const char* link :
+       {"http://evil.example/fhir/Patient?_offset=2",
+        "https://fhir.example.org:9443/fhir/R4/Patient?_offset=2", "ftp://x/y"}) {
+    auto page = client_.SearchUrl(link);
+    ASSERT_FALSE(page.ok()) << link;
+    EXPECT_EQ(page.error().kind, base::ErrorKind::kFatal);
+    EXPECT_THAT(page.error().message, HasSubstr("not on its own origin"));
+  }
+  auto history = HistoryNext(client_, "http://evil.example/fhir/Patient/_history?page=2");
+  ASSERT_FALSE(history.ok());
+  EXPECT_THAT(history.error().message, HasSubstr("not on its own origin"));
+  EXPECT_EQ(transport_.requests().size(), before);
 }
 
 TEST_F(ClientTest, SearchOnAnHtmlPageIsInvalidDataThatNamesTheServerButNotTheBody) {

@@ -60,8 +60,8 @@ base::Result<HistoryPage> ParseHistoryDeletions(std::string_view body) {
   return page;
 }
 
-base::Result<HistoryPage> HistoryFirst(Client& client, const std::string& type,
-                                       base::Instant since, int count) {
+base::Result<HistoryPage> HistoryFirst(Client& client, const std::string& type, base::Instant since,
+                                       int count) {
   http::Request r;
   r.url = client.Url(type + "/_history",
                      {{"_since", base::FormatInstant(since)}, {"_count", std::to_string(count)}});
@@ -69,6 +69,7 @@ base::Result<HistoryPage> HistoryFirst(Client& client, const std::string& type,
 }
 
 base::Result<HistoryPage> HistoryNext(Client& client, const std::string& next_url) {
+  FM_TRY_STATUS(client.CheckLinkOrigin(next_url));
   http::Request r;
   r.url = next_url;
   return Fetch(client, std::move(r));
