@@ -215,6 +215,10 @@ const std::vector<Key>& Keys() {
                   {"migration.types", "",
                    "resource types to migrate (comma list); empty = all with data",
                    ListField([](Config& c, auto v) { c.migration.plan.types = std::move(v); })},
+                  {"migration.per_type", "false",
+                   "one window per resource type: one search or $export per type per window "
+                   "(sources where system-level $export is slow or missing)",
+                   BoolField([](Config& c, bool b) { c.migration.plan.per_type = b; })},
                   {"migration.extract", "search",
                    "how to read the source: search or bulk ($export)",
                    [](Config& c, const std::string& v) -> Status {
@@ -346,14 +350,6 @@ const std::vector<Key>& Keys() {
                        c.migration.bulk.extra_params.emplace_back(std::string(t.substr(0, eq)),
                                                                   std::string(t.substr(eq + 1)));
                      }
-                     return base::Ok();
-                   }},
-                  {"bulk.per_type", "false",
-                   "one $export per resource type (not implemented yet: must be false)",
-                   [](Config& c, const std::string& v) -> Status {
-                     if (v == "true") return Bad("per-type exports are not implemented yet");
-                     if (v != "false") return Bad("use true or false");
-                     c.migration.bulk.per_type = false;
                      return base::Ok();
                    }},
                   {"bulk.parallel_downloads", "4", "export files downloaded at the same time",

@@ -51,6 +51,26 @@ TEST(ConfigTest, FileThenEnvironmentThenFlags) {
   EXPECT_EQ(c->migration.plan.types, (std::vector<std::string>{"Patient", "Observation"}));
 }
 
+TEST(ConfigTest, PerTypeModeIsOneMigrationKeyForSearchAndBulk) {
+  auto off = LoadConfig(Sources(std::nullopt, kUrls));
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE(off->migration.plan.per_type);
+  std::string file = WriteTemp("[migration]\nper_type = true\n");
+  auto on = LoadConfig(Sources(file, kUrls));
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE(on->migration.plan.per_type);
+  setenv("FHIR_MIGRATE_MIGRATION_PER_TYPE", "true", 1);
+  auto env = LoadConfig(Sources(std::nullopt, kUrls));
+  unsetenv("FHIR_MIGRATE_MIGRATION_PER_TYPE");
+  ASSERT_TRUE(env.ok()) << env.error().message;
+  EXPECT_TRUE(env->migration.plan.per_type);
+  auto overrides = kUrls;
+  overrides.push_back("bulk.per_type=true");  // the old key is gone
+  auto old = LoadConfig(Sources(std::nullopt, overrides));
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.error().message.find("bulk.per_type"), std::string::npos) << old.error().message;
+}
+
 TEST(ConfigTest, AnUnknownKeyIsAnErrorNamingIt) {
   std::string file = WriteTemp("[rest]\nbatchsize = 50\n");
   auto c = LoadConfig(Sources(file, kUrls));

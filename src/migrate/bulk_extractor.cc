@@ -575,10 +575,14 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
   // Window bounds from the server's clock.
   if (manifest->transaction_time) {
     base::Instant end = *manifest->transaction_time + base::Millis(1);
-    FM_ASSIGN_OR_RETURN(auto windows, store_.ListWindows());
+    // Newest on its own timeline: windows of another type do not count
+    // (all-type windows share every type's timeline).
+    FM_ASSIGN_OR_RETURN(auto ends, store_.NewestWindows());
     bool newest = true;
-    for (const auto& other : windows) {
-      if (other.id != w.id && other.since >= w.till) newest = false;
+    for (const auto& other : ends) {
+      bool shared = w.resource_type.empty() || other.resource_type.empty() ||
+                    other.resource_type == w.resource_type;
+      if (shared && other.id != w.id && other.since >= w.till) newest = false;
     }
     if (end < w.till) {
       if (end <= w.since) {

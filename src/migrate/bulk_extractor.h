@@ -20,6 +20,9 @@
 // transactionTime + 1 ms and the planner continues from there; when the
 // server's transactionTime is before `till`, the window is shrunk to it and a
 // new window covers the rest. Windows stay contiguous and non-overlapping.
+// A window of one resource type (per-type mode) exports that type alone
+// (`_type`); "newest" then means the newest of its type, and the rest window
+// has its type, so other types' timelines are never moved.
 #pragma once
 
 #include <map>

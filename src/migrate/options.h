@@ -23,7 +23,10 @@ struct PlanOptions {
   int64_t max_resources_per_window = 200'000;             // split above this count
   base::Millis safety_lag{std::chrono::minutes(2)};       // newest till = now - lag
   std::vector<std::string> types;       // empty: every type the source's /metadata lists
-  bool per_type = false;                // one window per resource type (per-type mode)
+  // Per-type mode: each type gets windows of its own (one search or $export
+  // per type per window), for sources whose system-level export is slow or
+  // missing. Off: every window covers all types.
+  bool per_type = false;
 };
 
 struct SearchOptions {
@@ -47,7 +50,6 @@ struct BulkOptions {
   std::vector<std::string> type_filter;
   std::vector<std::string> include_associated_data;
   std::vector<std::pair<std::string, std::string>> extra_params;
-  bool per_type = false;                   // one export per resource type
   int parallel_downloads = 4;
   base::Millis poll_interval{std::chrono::seconds(1)};       // first poll delay, doubles
   base::Millis max_poll_interval{std::chrono::minutes(5)};   // also the Retry-After clamp

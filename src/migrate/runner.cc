@@ -253,13 +253,13 @@ base::Status Runner::RecordSuccess(store::Window& w, const std::vector<std::stri
     w.not_before.reset();
     w.updated_at = clock_.Now();
     FM_TRY_STATUS(store_.UpdateWindow(w));
-    // Windows are contiguous, so everything before the earliest window not
-    // yet loaded is loaded; with none pending, everything up to the newest till.
-    FM_ASSIGN_OR_RETURN(auto pending, store_.ListPendingWindows());
-    FM_ASSIGN_OR_RETURN(auto last, store_.LastWindow());
+    // Each type's timeline is contiguous, so the windows not loaded and the
+    // newest of each type say how far every type is loaded (Watermark).
+    FM_ASSIGN_OR_RETURN(auto windows, store_.ListPendingWindows());
+    FM_ASSIGN_OR_RETURN(auto newest, store_.NewestWindows());
+    windows.insert(windows.end(), newest.begin(), newest.end());
     FM_ASSIGN_OR_RETURN(auto state, store_.GetMigration());
-    watermark = pending.empty() ? (last ? std::optional(last->till) : std::nullopt)
-                                : std::optional(pending.front().since);
+    watermark = Watermark(windows);
     if (state.start && watermark && *watermark <= *state.start) watermark.reset();
     if (watermark && (!state.watermark || *watermark > *state.watermark)) {
       state.watermark = watermark;

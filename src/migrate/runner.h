@@ -1,7 +1,8 @@
 // The orchestrator: plans windows, extracts and loads them, records every
 // step in the state store, and moves the watermark only over a contiguous run
-// of fully loaded windows. A failed window is retried with backoff up to
-// max_attempts; then the migration halts and the watermark stays before it.
+// of fully loaded windows of every type (Watermark in planner.h). A failed
+// window is retried with backoff up to max_attempts; then the migration halts
+// and the watermark stays before it.
 #pragma once
 
 #include <optional>

@@ -126,5 +126,85 @@ TEST(RunnerTest, RejectedResourcesAreCountedAndDoNotBlockTheWatermark) {
   EXPECT_EQ(w.store->GetMigration()->watermark, w.clock.Now() - w.options.plan.safety_lag);
 }
 
+TEST(RunnerTest, PerTypeModeLoadsOneWindowPerTypePerRangeAndEveryTypeEndsAtTheWatermark) {
+  World w;
+  SeedYears(w, 60);
+  w.options.plan.per_type = true;
+  auto summary = w.MakeEngine()->runner.RunOnce();
+  ASSERT_TRUE(summary.ok()) << summary.error().ToString();
+  EXPECT_EQ(summary->resources_loaded, 60);
+  w.ExpectDestinationEqualsSource();
+  base::Instant horizon = w.clock.Now() - w.options.plan.safety_lag;
+  auto state = *w.store->GetMigration();
+  EXPECT_EQ(state.watermark, horizon);
+  std::map<std::string, std::vector<std::pair<base::Instant, base::Instant>>> ranges;
+  for (const auto& win : *w.store->ListWindows()) {
+    EXPECT_EQ(win.status, store::WindowStatus::kLoaded);
+    ASSERT_FALSE(win.resource_type.empty()) << "window #" << win.id << " covers all types";
+    ranges[win.resource_type].emplace_back(win.since, win.till);
+  }
+  ASSERT_EQ(ranges.size(), 2u);
+  EXPECT_EQ(ranges["Patient"], ranges["Observation"]);  // neither type needed a split
+  const auto& r = ranges["Patient"];
+  EXPECT_EQ(r.front().first, *state.start);
+  for (size_t i = 1; i < r.size(); ++i) EXPECT_EQ(r[i].first, r[i - 1].second);
+  EXPECT_EQ(r.back().second, horizon);
+  // Each window extracted its own type only.
+  for (const auto& t : *w.store->TotalCounts()) {
+    EXPECT_EQ(t.extracted, t.resource_type == "Patient" ? 20 : 40) << t.resource_type;
+  }
+}
+
+TEST(RunnerTest, PerTypeWatermarkStaysBeforeAFailingWindowWhileOtherTypesMoveOn) {
+  World w;
+  SeedYears(w, 30);
+  w.options.plan.per_type = true;
+  w.options.run.max_attempts = 3;
+  bool broken = true;
+  // Observation search pages (not counts) starting in 2021 answer garbage.
+  w.src.SetOverride([&](const http::Request& r) -> std::optional<http::Response> {
+    if (broken && r.url.find("/Observation?") != std::string::npos &&
+        r.url.find("ge2021") != std::string::npos && r.url.find("_summary") == std::string::npos) {
+      http::Response bad;
+      bad.status = 200;
+      bad.body = "{\"resourceType\":\"Bundle\",";
+      return bad;
+    }
+    return std::nullopt;
+  });
+  ASSERT_FALSE(w.MakeEngine()->runner.RunOnce().ok());
+  auto state = *w.store->GetMigration();
+  ASSERT_TRUE(state.halted);
+  ASSERT_TRUE(state.watermark.has_value());
+  std::optional<base::Instant> failed_since;
+  for (const auto& win : *w.store->ListWindows()) {
+    if (win.status != store::WindowStatus::kFailed) continue;
+    EXPECT_EQ(win.resource_type, "Observation");
+    if (!failed_since || win.since < *failed_since) failed_since = win.since;
+  }
+  ASSERT_TRUE(failed_since.has_value());
+  EXPECT_LE(*state.watermark, *failed_since);
+  // The Patient window over the same range was loaded all the same.
+  bool patient_loaded = false;
+  for (const auto& win : *w.store->ListWindows()) {
+    patient_loaded =
+        patient_loaded || (win.resource_type == "Patient" && win.since == *failed_since &&
+                           win.status == store::WindowStatus::kLoaded);
+  }
+  EXPECT_TRUE(patient_loaded);
+  broken = false;
+  state.halted = false;
+  state.halt_reason.clear();
+  ASSERT_TRUE(w.store->PutMigration(state).ok());
+  auto rerun = w.MakeEngine()->runner.RunOnce();
+  ASSERT_TRUE(rerun.ok()) << rerun.error().ToString();
+  w.ExpectDestinationEqualsSource();
+  std::map<std::string, base::Instant> ends;
+  for (const auto& win : *w.store->ListWindows()) ends[win.resource_type] = win.till;
+  ASSERT_EQ(ends.size(), 2u);
+  EXPECT_EQ(ends["Patient"], ends["Observation"]);
+  EXPECT_EQ(w.store->GetMigration()->watermark, ends["Patient"]);
+}
+
 }  // namespace
 }  // namespace fm::migrate

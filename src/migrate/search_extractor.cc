@@ -38,9 +38,12 @@ base::Result<std::vector<int64_t>> SearchExtractor::Extract(const store::Window&
 
 base::Result<std::map<std::string, int64_t>> SearchExtractor::ExtractWindow(
     store::Window& window, const std::vector<std::string>& types, ResourceConsumer& out) {
-  FM_ASSIGN_OR_RETURN(auto counts, Extract(window, types, out));
+  // A window of one type (per-type mode) searches that type only.
+  const std::vector<std::string> scope =
+      window.resource_type.empty() ? types : std::vector<std::string>{window.resource_type};
+  FM_ASSIGN_OR_RETURN(auto counts, Extract(window, scope, out));
   std::map<std::string, int64_t> by_type;
-  for (size_t i = 0; i < types.size(); ++i) by_type[types[i]] += counts[i];
+  for (size_t i = 0; i < scope.size(); ++i) by_type[scope[i]] += counts[i];
   return by_type;
 }
 

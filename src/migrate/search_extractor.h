@@ -32,6 +32,7 @@ class SearchExtractor : public Extractor {
                                              const std::vector<std::string>& types,
                                              ResourceConsumer& out);
 
+  // Extract of `types`, or only of window.resource_type when it is set.
   base::Result<std::map<std::string, int64_t>> ExtractWindow(
       store::Window& window, const std::vector<std::string>& types,
       ResourceConsumer& out) override;

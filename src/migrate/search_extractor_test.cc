@@ -92,5 +92,31 @@ TEST(SearchExtractorTest, APageThatIsNotJsonFailsWithAClearMessage) {
   EXPECT_NE(r.error().message.find("source"), std::string::npos) << r.error().message;
 }
 
+TEST(SearchExtractorTest, AWindowOfOneTypeSearchesAndReadsHistoryOfThatTypeOnly) {
+  World w;
+  w.src.Seed(Patient("p1", "2023-01-02T00:00:00.000Z"));
+  w.src.Seed(Observation("o1", "2023-01-03T00:00:00.000Z"));
+  w.options.search.deletes = true;
+  std::vector<std::string> urls;
+  w.src.SetOverride([&](const http::Request& r) -> std::optional<http::Response> {
+    urls.push_back(r.url);
+    return std::nullopt;
+  });
+  SearchExtractor x(w.source, w.options.search, w.sink);
+  store::Window window = MakeWindow("2023-01-01", "2023-02-01");
+  window.resource_type = "Observation";
+  Collect out;
+  auto counts = x.ExtractWindow(window, {"Patient", "Observation"}, out);
+  ASSERT_TRUE(counts.ok()) << counts.error().ToString();
+  EXPECT_EQ(*counts, (std::map<std::string, int64_t>{{"Observation", 1}}));
+  EXPECT_EQ(out.seen, (std::map<std::string, int>{{"Observation/o1", 1}}));
+  bool history = false;
+  for (const auto& url : urls) {
+    EXPECT_EQ(url.find("/Patient"), std::string::npos) << url;
+    history = history || url.find("/Observation/_history") != std::string::npos;
+  }
+  EXPECT_TRUE(history) << "deletes of the window's type are looked up";
+}
+
 }  // namespace
 }  // namespace fm::migrate

@@ -39,7 +39,7 @@ class FailingStateStore final : public StateStore {
   Result<Window> GetWindow(int64_t id) override { return inner_.GetWindow(id); }
   Result<std::vector<Window>> ListWindows() override { return inner_.ListWindows(); }
   Result<std::vector<Window>> ListPendingWindows() override { return inner_.ListPendingWindows(); }
-  Result<std::optional<Window>> LastWindow() override { return inner_.LastWindow(); }
+  Result<std::vector<Window>> NewestWindows() override { return inner_.NewestWindows(); }
   Status DeleteWindow(int64_t id) override {
     return Write([&] { return inner_.DeleteWindow(id); });
   }

@@ -182,13 +182,13 @@ class SqliteStateStore final : public StateStore {
                          "ListPendingWindows", ReadWindow);
   }
 
-  Result<std::optional<Window>> LastWindow() override {
-    FM_ASSIGN_OR_RETURN(auto rows, Query<Window>("SELECT " FM_WINDOW_COLS
-                                                 " FROM windows ORDER BY since DESC, till DESC, id "
-                                                 "DESC LIMIT 1",
-                                                 "LastWindow", ReadWindow));
-    if (rows.empty()) return std::optional<Window>();
-    return std::optional<Window>(std::move(rows.front()));
+  Result<std::vector<Window>> NewestWindows() override {
+    return Query<Window>(
+        "SELECT " FM_WINDOW_COLS
+        " FROM (SELECT *, ROW_NUMBER() OVER "
+        "(PARTITION BY resource_type ORDER BY since DESC, till DESC, id DESC) "
+        "AS newest FROM windows) WHERE newest = 1 ORDER BY since, resource_type, id",
+        "NewestWindows", ReadWindow);
   }
 
   Status DeleteWindow(int64_t id) override {

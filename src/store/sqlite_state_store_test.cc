@@ -306,6 +306,21 @@ TEST_F(SqliteStateStoreTest, WindowsAreListedOrderedBySinceThenType) {
   EXPECT_EQ((*windows)[3].since, At(300));
 }
 
+TEST_F(SqliteStateStoreTest, NewestWindowsHoldTheNewestOfEachType) {
+  EXPECT_TRUE(store_->NewestWindows()->empty());
+  AddWindow(0, 100);
+  AddWindow(100, 200, "Patient");
+  int64_t patient = AddWindow(200, 250, "Patient");
+  int64_t all = AddWindow(100, 300);
+  int64_t encounter = AddWindow(0, 50, "Encounter");
+  auto newest = store_->NewestWindows();
+  ASSERT_TRUE(newest.ok()) << newest.error().ToString();
+  ASSERT_EQ(newest->size(), 3u);
+  EXPECT_EQ((*newest)[0].id, encounter);  // ordered by since, then type
+  EXPECT_EQ((*newest)[1].id, all);
+  EXPECT_EQ((*newest)[2].id, patient);
+}
+
 TEST_F(SqliteStateStoreTest, DeleteWindowRemovesItsRecordsButKeepsFailures) {
   int64_t gone = AddWindow(0, 10);
   int64_t kept = AddWindow(10, 20);

@@ -144,8 +144,9 @@ class StateStore {
   // Windows not yet loaded, ordered like ListWindows (cheap however many
   // windows a long follow run has accumulated).
   virtual base::Result<std::vector<Window>> ListPendingWindows() = 0;
-  // The newest window (greatest since), if any.
-  virtual base::Result<std::optional<Window>> LastWindow() = 0;
+  // The newest window (greatest since) of each resource_type, "" (all types)
+  // included, ordered like ListWindows: where each type's timeline ends.
+  virtual base::Result<std::vector<Window>> NewestWindows() = 0;
 
   // Files.
   virtual base::Result<int64_t> AddFile(const FileRecord& file) = 0;

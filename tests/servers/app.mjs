@@ -83,7 +83,15 @@ function validateFaults(body) {
 }
 
 function newStats() {
-  return { requests: {}, exportKickoffs: 0, exportJobs: 0, importKickoffs: 0, importJobs: 0, loadedViaAdmin: 0 };
+  return {
+    requests: {},
+    exportKickoffs: 0,
+    exportKickoffParams: [],
+    exportJobs: 0,
+    importKickoffs: 0,
+    importJobs: 0,
+    loadedViaAdmin: 0,
+  };
 }
 
 export function createApp({ name = 'fhir', log = () => {} } = {}) {
@@ -298,6 +306,7 @@ export function createApp({ name = 'fhir', log = () => {} } = {}) {
           name,
           requests: stats.requests,
           exportKickoffs: stats.exportKickoffs,
+          exportKickoffParams: stats.exportKickoffParams,
           exportJobs: stats.exportJobs,
           importKickoffs: stats.importKickoffs,
           importJobs: stats.importJobs,

@@ -123,6 +123,7 @@ export class ExportManager {
     const f = this.faults();
     const lenient = preferLenient(req);
     const params = this.readParams(req, url, body);
+    this.stats.exportKickoffParams.push({ level, params: Object.fromEntries(params) });
     const warnings = [];
     const reject = (msg) => {
       if (lenient) warnings.push(msg);

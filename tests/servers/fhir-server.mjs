@@ -110,6 +110,9 @@
 //                                       can export, reset and $import its own files; fault switches
 //                                       stay (clear them with faults {})
 //   GET  /fhir/$admin/stats             {requests:{"<METHOD> <route>":n}, exportKickoffs,
+//                                       exportKickoffParams:[{level, params:{name:[values]}}] (the
+//                                       parameters, query or POST body, of each kick-off that got
+//                                       past the token and Prefer checks),
 //                                       exportJobs, importKickoffs, importJobs, loadedViaAdmin,
 //                                       resources:{type:n}, totalResources, tombstones, faults, ...}
 //   POST /fhir/$admin/faults            JSON object replacing all switches ({} clears);

@@ -497,6 +497,8 @@ describe('$export', () => {
     assert.equal((await get(manifest.output[0].url, auth)).status, 200);
     const st = await get('/$admin/stats');
     assert.equal(st.json.exportKickoffs, 2);
+    // Only the kick-off that passed the token check has its parameters listed.
+    assert.deepEqual(st.json.exportKickoffParams, [{ level: 'system', params: { _type: ['Patient'] } }]);
   });
 });
 
