@@ -32,10 +32,12 @@ std::unique_ptr<App> BuildApp(Config config, migrate::ProgressSink& retry_sink) 
       auth::NewAuthorizingTransport(*app->retrying, *app->source_auth, c.source.url);
   app->destination_transport =
       auth::NewAuthorizingTransport(*app->retrying, *app->destination_auth, c.destination.url);
-  app->source = std::make_unique<fhir::Client>("source", c.source.url, *app->source_transport,
-                                               *app->clock);
+  app->source =
+      std::make_unique<fhir::Client>("source", c.source.url, *app->source_transport, *app->clock);
   app->destination = std::make_unique<fhir::Client>("destination", c.destination.url,
                                                     *app->destination_transport, *app->clock);
+  app->config.migration.identity =
+      "source " + app->source->base_url() + "\ndestination " + app->destination->base_url();
   return app;
 }
 

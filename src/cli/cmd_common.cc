@@ -9,6 +9,7 @@ namespace fm::cli {
 int ExitCodeFor(const base::Error& error) {
   const std::string& m = error.message;
   if (m.find(migrate::kHaltedPrefix) != std::string::npos) return kExitHalted;
+  if (m.rfind(migrate::kOtherMigrationPrefix, 0) == 0) return kExitUsage;
   if (error.kind == base::ErrorKind::kUnauthorized) return kExitUnauthorized;
   if (error.http_status == 0 &&
       (m.find("cannot resolve") != std::string::npos ||

@@ -16,13 +16,13 @@ enum class ExtractMode { kSearch, kBulk };
 enum class LoadMode { kRest, kImport };
 
 struct PlanOptions {
-  std::optional<base::Instant> start;   // first since; unset: oldest _lastUpdated on the source
-  std::optional<base::Instant> end;     // "specific run": migrate only [start, end)
-  base::Millis window{std::chrono::hours(24 * 30)};       // window length
-  base::Millis min_window{std::chrono::minutes(1)};       // splitting stops here
-  int64_t max_resources_per_window = 200'000;             // split above this count
-  base::Millis safety_lag{std::chrono::minutes(2)};       // newest till = now - lag
-  std::vector<std::string> types;       // empty: every type the source's /metadata lists
+  std::optional<base::Instant> start;  // first since; unset: oldest _lastUpdated on the source
+  std::optional<base::Instant> end;    // "specific run": migrate only [start, end)
+  base::Millis window{std::chrono::hours(24 * 30)};  // window length
+  base::Millis min_window{std::chrono::minutes(1)};  // splitting stops here
+  int64_t max_resources_per_window = 200'000;        // split above this count
+  base::Millis safety_lag{std::chrono::minutes(2)};  // newest till = now - lag
+  std::vector<std::string> types;  // empty: every type the source's /metadata lists
   // Per-type mode: each type gets windows of its own (one search or $export
   // per type per window), for sources whose system-level export is slow or
   // missing. Off: every window covers all types.
@@ -42,21 +42,21 @@ struct SearchOptions {
 // Bulk Data $export extraction (migration.extract = "bulk"); see
 // src/migrate/bulk_extractor.h.
 struct BulkOptions {
-  std::string level = "system";            // system | patient | group
-  std::string group_id;                    // level = group
-  bool post = false;                       // POST Parameters instead of GET
-  std::string upper_bound_param = "_till"; // _till | _until | "" (none)
-  bool upper_bound_inclusive = false;      // server compares le: send till - 1 ms
+  std::string level = "system";             // system | patient | group
+  std::string group_id;                     // level = group
+  bool post = false;                        // POST Parameters instead of GET
+  std::string upper_bound_param = "_till";  // _till | _until | "" (none)
+  bool upper_bound_inclusive = false;       // server compares le: send till - 1 ms
   std::vector<std::string> type_filter;
   std::vector<std::string> include_associated_data;
   std::vector<std::pair<std::string, std::string>> extra_params;
   int parallel_downloads = 4;
-  base::Millis poll_interval{std::chrono::seconds(1)};       // first poll delay, doubles
-  base::Millis max_poll_interval{std::chrono::minutes(5)};   // also the Retry-After clamp
-  bool delete_status_url = true;           // DELETE the status URL once staged
-  std::string staging_dir;                 // "" = "staging" next to the state file
-  bool keep_files = false;                 // keep staged files after loading
-  int max_download_attempts = 5;           // per file
+  base::Millis poll_interval{std::chrono::seconds(1)};      // first poll delay, doubles
+  base::Millis max_poll_interval{std::chrono::minutes(5)};  // also the Retry-After clamp
+  bool delete_status_url = true;                            // DELETE the status URL once staged
+  std::string staging_dir;                                  // "" = "staging" next to the state file
+  bool keep_files = false;                                  // keep staged files after loading
+  int max_download_attempts = 5;                            // per file
   // Stage the window's files and record their counts, but stream nothing into
   // the consumer (migration.load = import: the destination pulls the files).
   bool stage_only = false;
@@ -68,33 +68,33 @@ struct BulkOptions {
 // Server-side `$import` loading (migration.load = "import"); see
 // docs/import-and-staging.md.
 struct ImportLoadOptions {
-  std::string mode = "IncrementalLoad";    // IncrementalLoad | InitialLoad
-  int files_per_request = 10000;           // inputs per $import
-  int parallel_imports = 5;                // jobs in flight
-  std::string staging_kind = "local";      // local | passthrough | serve | azure-blob
-  std::string serve_address;               // staging.kind = serve: host:port to listen on
-  std::string azure_container_url;         // staging.kind = azure-blob
+  std::string mode = "IncrementalLoad";  // IncrementalLoad | InitialLoad
+  int files_per_request = 10000;         // inputs per $import
+  int parallel_imports = 5;              // jobs in flight
+  std::string staging_kind = "local";    // local | passthrough | serve | azure-blob
+  std::string serve_address;             // staging.kind = serve: host:port to listen on
+  std::string azure_container_url;       // staging.kind = azure-blob
   std::string azure_account;
-  std::string azure_key_env;               // env variable holding the Shared Key
-  std::string azure_sas_env;               // env variable holding a container SAS
+  std::string azure_key_env;  // env variable holding the Shared Key
+  std::string azure_sas_env;  // env variable holding a container SAS
   base::Millis sas_expiry{std::chrono::hours(24)};
 };
 
 struct RestLoadOptions {
-  int batch_size = 100;          // entries per Bundle
-  int concurrency = 4;           // Bundles in flight
-  bool transaction = false;      // "transaction" instead of "batch" Bundles
-  int max_entry_retries = 3;     // an entry answering 429/5xx is re-sent this often
-  size_t queue_bundles = 16;     // bundles buffered between extract and load
+  int batch_size = 100;            // entries per Bundle
+  int concurrency = 4;             // Bundles in flight
+  bool transaction = false;        // "transaction" instead of "batch" Bundles
+  int max_entry_retries = 3;       // an entry answering 429/5xx is re-sent this often
+  size_t queue_bundles = 16;       // bundles buffered between extract and load
   bool rewrite_references = true;  // absolute source references → relative
 };
 
 struct RunOptions {
-  int max_attempts = 5;                                   // per window, then halt
-  base::Millis retry_backoff{std::chrono::seconds(10)};   // first window retry delay
+  int max_attempts = 5;                                  // per window, then halt
+  base::Millis retry_backoff{std::chrono::seconds(10)};  // first window retry delay
   base::Millis max_retry_backoff{std::chrono::minutes(10)};
-  base::Millis poll_interval{std::chrono::minutes(1)};    // follow mode
-  int windows_in_flight = 1;                              // windows extracted/loaded at once
+  base::Millis poll_interval{std::chrono::minutes(1)};  // follow mode
+  int windows_in_flight = 1;                            // windows extracted/loaded at once
   bool propagate_deletes = false;  // apply deletions the extractor found (history, deleted[])
   // Daily UTC hours [pause_from_hour, pause_to_hour) in which no new window
   // starts (business hours on the source); windows already running finish.
@@ -115,6 +115,11 @@ struct ConformanceOptions {
 };
 
 struct MigrationOptions {
+  // Which migration this is: the source and destination base URLs. Its hash
+  // is recorded in the state store on the first run; a later run with other
+  // servers is refused (the store's windows and watermark describe a
+  // different copy). Empty: not checked (tests that build engines directly).
+  std::string identity;
   ExtractMode extract = ExtractMode::kSearch;
   LoadMode load = LoadMode::kRest;
   PlanOptions plan;

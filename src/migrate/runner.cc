@@ -4,6 +4,7 @@
 #include <mutex>
 #include <thread>
 
+#include "json/canonical.h"
 #include "migrate/conformance.h"
 
 namespace fm::migrate {
@@ -19,8 +20,7 @@ std::string Describe(const store::Window& w) {
 }  // namespace
 
 Runner::Runner(const MigrationOptions& options, store::StateStore& store, Planner& planner,
-               Extractor& extractor, RestLoader& loader, ProgressSink& sink,
-               env::Clock& clock)
+               Extractor& extractor, RestLoader& loader, ProgressSink& sink, env::Clock& clock)
     : options_(options),
       store_(store),
       planner_(planner),
@@ -54,6 +54,19 @@ base::Result<RunSummary> Runner::RunOnce() {
                                                         state.halt_reason +
                                                         " (fix the cause, then run "
                                                         "`fhir-migrate clear-halt`)");
+  }
+  if (!options_.identity.empty()) {
+    std::string fingerprint = json::Sha256Hex(options_.identity);
+    if (state.fingerprint.empty()) {
+      state.fingerprint = fingerprint;
+      FM_TRY_STATUS(store_.PutMigration(state));
+    } else if (state.fingerprint != fingerprint) {
+      return base::MakeError(base::ErrorKind::kFatal,
+                             std::string(kOtherMigrationPrefix) +
+                                 ": it was started with another source or destination URL; "
+                                 "use a new state file (migration.state) for these servers, "
+                                 "or the old URLs for the old migration");
+    }
   }
   if (conformance_) {
     // Not a reason to hold the data back: the copy is retried on the next

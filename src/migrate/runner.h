@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "env/clock.h"
+#include "migrate/extractor.h"
 #include "migrate/options.h"
 #include "migrate/planner.h"
 #include "migrate/progress.h"
 #include "migrate/rest_loader.h"
-#include "migrate/extractor.h"
 #include "migrate/window_loader.h"
 #include "store/state_store.h"
 
@@ -22,7 +22,7 @@ namespace fm::migrate {
 
 struct RunSummary {
   int windows_loaded = 0;
-  int window_failures = 0;   // failed attempts during this run
+  int window_failures = 0;  // failed attempts during this run
   int64_t resources_loaded = 0;
   int64_t resources_failed = 0;
   bool halted = false;
@@ -33,6 +33,9 @@ struct RunSummary {
 
 // Error message prefix of a halted migration (the CLI maps it to its exit code).
 inline constexpr const char* kHaltedPrefix = "migration is halted";
+// Starts the error of a run whose servers are not those the state store
+// belongs to (MigrationOptions::identity).
+inline constexpr const char* kOtherMigrationPrefix = "the state store belongs to another migration";
 
 class Runner {
  public:

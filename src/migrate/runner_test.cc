@@ -35,6 +35,34 @@ TEST(RunnerTest, MigratesEverythingAndAdvancesTheWatermark) {
   EXPECT_EQ(loaded, 60);
 }
 
+// A state file reused with other servers would make the watermark of one
+// migration claim data of another was copied; the run must refuse before
+// planning or copying anything.
+TEST(RunnerTest, AStateStoreOfAnotherMigrationIsRefusedBeforeAnythingIsCopied) {
+  World w;
+  SeedYears(w, 12);
+  w.options.identity = "source http://a/fhir\ndestination http://b/fhir";
+  {
+    auto e = w.MakeEngine();
+    ASSERT_TRUE(e->runner.RunOnce().ok());
+  }
+  auto recorded = w.store->GetMigration()->fingerprint;
+  EXPECT_FALSE(recorded.empty());
+  {
+    auto e = w.MakeEngine();  // the same servers again: fine
+    ASSERT_TRUE(e->runner.RunOnce().ok());
+  }
+  w.clock.Advance(std::chrono::hours(24 * 90));  // new windows would be due
+  size_t windows = w.store->ListWindows()->size();
+  w.options.identity = "source http://a/fhir\ndestination http://c/fhir";
+  auto e = w.MakeEngine();
+  auto refused = e->runner.RunOnce();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message.rfind(kOtherMigrationPrefix, 0), 0u) << refused.error().message;
+  EXPECT_EQ(w.store->ListWindows()->size(), windows);
+  EXPECT_EQ(w.store->GetMigration()->fingerprint, recorded);
+}
+
 TEST(RunnerTest, AWindowThatKeepsFailingHaltsAndTheWatermarkStaysBeforeIt) {
   World w;
   SeedYears(w, 30);
@@ -108,12 +136,14 @@ TEST(RunnerTest, AnInterruptedWindowStartsOverAndNothingIsLost) {
 TEST(RunnerTest, RejectedResourcesAreCountedAndDoNotBlockTheWatermark) {
   World w;
   SeedYears(w, 12);
-  w.src.Seed(R"({"resourceType":"Patient","id":"reject-me","meta":{"lastUpdated":"2020-06-06T00:00:00.000Z"}})");
+  w.src.Seed(
+      R"({"resourceType":"Patient","id":"reject-me","meta":{"lastUpdated":"2020-06-06T00:00:00.000Z"}})");
   w.dst.SetOverride([&](const http::Request& r) -> std::optional<http::Response> {
     if (r.method == "POST" && r.body.find("reject-me") != std::string::npos) {
       http::Response bad;
       bad.status = 422;
-      bad.body = R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"Patient.name: minimum required = 1"}]})";
+      bad.body =
+          R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"Patient.name: minimum required = 1"}]})";
       return bad;
     }
     return std::nullopt;
