@@ -229,26 +229,30 @@ TEST_F(BulkVariantsTest, TypeFilterNarrowsTheFilteredTypesOnly) {
   EXPECT_LT(kept_observations, observations);  // ... and left something out
 }
 
-TEST_F(BulkVariantsTest, AssociatedDataAndExtraParamsReachTheServer) {
-  // History and deletions made now: the window must reach them.
+// Updates three Patients and deletes three Observations now; returns their ids.
+std::pair<std::vector<std::string>, std::vector<std::string>> UpdateAndDelete(FhirServer& source) {
   auto page = Json::parse(source.Get("/Patient?_count=3").body);
-  std::vector<std::string> updated;
+  std::vector<std::string> updated, deleted;
   for (auto& e : page["entry"]) {
     Json r = e["resource"];
     r["name"] = Json::array({{{"family", "Updated"}}});
     updated.push_back(r["id"]);
-    ASSERT_LT(source.Put("/Patient/" + updated.back(), r.dump()).status, 300);
+    EXPECT_LT(source.Put("/Patient/" + updated.back(), r.dump()).status, 300);
   }
   auto obs = Json::parse(source.Get("/Observation?_count=3").body);
   Json deletes = {{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", Json::array()}};
-  std::vector<std::string> deleted;
   for (auto& e : obs["entry"]) {
     deleted.push_back(e["resource"]["id"]);
-    deletes["entry"].push_back({{"request", {{"method", "DELETE"}, {"url", "Observation/" + deleted.back()}}}});
+    deletes["entry"].push_back(
+        {{"request", {{"method", "DELETE"}, {"url", "Observation/" + deleted.back()}}}});
   }
-  ASSERT_EQ(source.Post("", deletes.dump()).status, 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // past the safety lag
+  EXPECT_EQ(source.Post("", deletes.dump()).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // past a 1s safety lag
+  return {updated, deleted};
+}
 
+TEST_F(BulkVariantsTest, AssociatedDataAndExtraParamsReachTheServer) {
+  auto [updated, deleted] = UpdateAndDelete(source);
   std::string state = dir + "/assoc.db";
   auto run = Bulk(state, {"bulk.include_associated_data=_history,_deleted",
                           "bulk.extra_params=_isParallel=true", "migration.safety_lag=1s",
@@ -266,6 +270,31 @@ TEST_F(BulkVariantsTest, AssociatedDataAndExtraParamsReachTheServer) {
     // _history: both versions arrived, the update last.
     auto history = Json::parse(destination.Get("/Patient/" + id + "/_history").body);
     EXPECT_EQ(history["total"].get<int>(), 2) << id;
+  }
+}
+
+// Regression: the deleted versions that includeAssociatedData=_deleted adds to
+// output[] (marked with the deleted-state meta extension) were PUT like
+// resources, so the destination got resources the source had deleted (and,
+// with propagate_deletes, created them only to delete them again).
+TEST_F(BulkVariantsTest, DeletedVersionsInTheOutputAreNotLoadedAsResources) {
+  auto [updated, deleted] = UpdateAndDelete(source);
+  for (bool propagate : {false, true}) {
+    SCOPED_TRACE(propagate ? "propagate_deletes" : "no propagate_deletes");
+    destination.Reset();
+    std::string state = dir + "/deleted-" + std::to_string(propagate) + ".db";
+    auto run = Bulk(state, {"bulk.include_associated_data=_deleted", "migration.safety_lag=1s",
+                            std::string("migration.propagate_deletes=") +
+                                (propagate ? "true" : "false")});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.err.find("deleted versions (marked soft-deleted) were not loaded"),
+              std::string::npos) << run.err;
+    auto diffs = CompareServers(source, destination, kGeneratedTypes);
+    EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+    for (const auto& id : deleted) {
+      EXPECT_EQ(destination.Get("/Observation/" + id).status, 404) << id;
+    }
+    EXPECT_EQ(Stats(destination)["tombstones"].get<int>(), 0);  // never created, never deleted
   }
 }
 
