@@ -170,8 +170,7 @@ bool BulkExportClient::AddAuth(http::Request& request, bool allowed, bool force_
   return true;
 }
 
-base::Result<http::Response> BulkExportClient::SendWithAuth(http::Request& request,
-                                                            bool allowed) {
+base::Result<http::Response> BulkExportClient::SendWithAuth(http::Request& request, bool allowed) {
   bool authorized = AddAuth(request, allowed);
   auto r = transport_.Send(request);
   if (!r.ok() || r->status != 401 || !authorized) return r;
@@ -362,21 +361,19 @@ base::Result<DownloadResult> BulkExportClient::Download(const std::string& url,
       const std::string* location = http::FindHeader(r.headers, "Location");
       std::string what = name_ + " GET export file " + Redacted(url);
       if (!location || location->empty()) {
-        return base::MakeError(base::ErrorKind::kInvalidData,
-                               what + ": redirect " + std::to_string(r.status) +
-                                   " without Location",
-                               r.status);
+        return base::MakeError(
+            base::ErrorKind::kInvalidData,
+            what + ": redirect " + std::to_string(r.status) + " without Location", r.status);
       }
       if (hops == kMaxRedirects) {
         return base::MakeError(base::ErrorKind::kInvalidData,
-                               what + ": more than " + std::to_string(kMaxRedirects) +
-                                   " redirects",
+                               what + ": more than " + std::to_string(kMaxRedirects) + " redirects",
                                r.status);
       }
       std::string next = ResolveLocation(req.url, *location);
       if (url_guard_) {
-        FM_TRY_STATUS(url_guard_("export file redirect target (from " + Redacted(req.url) + ")",
-                                 next));
+        FM_TRY_STATUS(
+            url_guard_("export file redirect target (from " + Redacted(req.url) + ")", next));
       }
       req.url = std::move(next);
       continue;

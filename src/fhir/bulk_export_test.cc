@@ -50,16 +50,18 @@ struct BulkExportClientTest : ::testing::Test {
     p.max_retry_after = base::Millis(60'000);
     return p;
   }();
-  BulkExportClient client{"source", "http://src.test/fhir", script.transport, clock, poll,
-                          [this](const std::string& l, const std::string& m) {
-                            notes.emplace_back(l, m);
-                          },
-                          [this](const std::string&, bool force_refresh)
-                              -> std::optional<std::string> {
-                            ++auth_calls;
-                            if (force_refresh) ++renewals;
-                            return "Bearer tok" + std::to_string(renewals);
-                          }};
+  BulkExportClient client{
+      "source",
+      "http://src.test/fhir",
+      script.transport,
+      clock,
+      poll,
+      [this](const std::string& l, const std::string& m) { notes.emplace_back(l, m); },
+      [this](const std::string&, bool force_refresh) -> std::optional<std::string> {
+        ++auth_calls;
+        if (force_refresh) ++renewals;
+        return "Bearer tok" + std::to_string(renewals);
+      }};
   int auth_calls = 0;
   int renewals = 0;
   bool NoteContains(const std::string& text) const {

@@ -58,9 +58,7 @@ base::Status ReadMetaExtensions(od::value& value, ResourceKey& key) {
       od::field field;
       if (auto code = std::move(field_result).get(field)) return NotJson(code);
       od::raw_json_string name = field.key();
-      std::string_view* out = name == "url"           ? &url
-                              : name == "valueString" ? &state
-                                                      : nullptr;
+      std::string_view* out = name == "url" ? &url : name == "valueString" ? &state : nullptr;
       if (out == nullptr) continue;
       // A value that is not a string is no match; a syntax error is an error.
       if (auto code = field.value().get_string().get(*out);

@@ -54,16 +54,17 @@ TEST(ResourceReaderTest, TellsASoftDeletedVersionByItsMetaExtension) {
   EXPECT_EQ(key->version_id, "2");
   ASSERT_TRUE(key->last_updated.has_value());
 
-  for (const char* meta : {
-           R"({"extension":[{"url":"http://azurehealthcareapis.com/data-extensions/deleted-state","valueString":"active"}]})",
-           R"({"extension":[{"url":"http://example.org/other","valueString":"soft-deleted"}]})",
-           R"({"extension":[1,"x",{"url":7,"valueString":"soft-deleted"},{"valueBoolean":true}]})",
-           R"({"extension":{"url":"http://azurehealthcareapis.com/data-extensions/deleted-state"}})",
-           R"({"tag":[{"code":"soft-deleted"}]})"}) {
+  const std::string deleted_state(kDeletedStateExtension);
+  const std::vector<std::string> not_deleted = {
+      R"({"extension":[{"url":")" + deleted_state + R"(","valueString":"active"}]})",
+      R"({"extension":[{"url":"http://example.org/other","valueString":"soft-deleted"}]})",
+      R"({"extension":[1,"x",{"url":7,"valueString":"soft-deleted"},{"valueBoolean":true}]})",
+      R"({"extension":{"url":")" + deleted_state + R"(","valueString":"soft-deleted"}})",
+      R"({"tag":[{"code":"soft-deleted"}]})"};
+  for (const auto& meta : not_deleted) {
     SCOPED_TRACE(meta);
-    auto live = reader.ReadKey(std::string(R"({"resourceType":"Patient","id":"p","meta":)") +
-                               meta + R"(,"extension":[{"url":")" +
-                               std::string(kDeletedStateExtension) +
+    auto live = reader.ReadKey(R"({"resourceType":"Patient","id":"p","meta":)" + meta +
+                               R"(,"extension":[{"url":")" + deleted_state +
                                R"(","valueString":"soft-deleted"}]})");
     ASSERT_TRUE(live.ok()) << live.error().ToString();
     EXPECT_FALSE(live->soft_deleted);  // only meta.extension counts

@@ -54,9 +54,9 @@ class BulkVariantsTest : public ::testing::Test {
   }
 
   std::vector<std::string> BulkOverrides(std::vector<std::string> extra = {}) {
-    std::vector<std::string> o = {"migration.extract=bulk",     "bulk.poll_interval=100ms",
-                                  "bulk.max_poll_interval=1s",  "rest.batch_size=100",
-                                  "migration.window=3650d",     "staging.dir=" + dir + "/staging"};
+    std::vector<std::string> o = {"migration.extract=bulk",    "bulk.poll_interval=100ms",
+                                  "bulk.max_poll_interval=1s", "rest.batch_size=100",
+                                  "migration.window=3650d",    "staging.dir=" + dir + "/staging"};
     o.insert(o.end(), extra.begin(), extra.end());
     return o;
   }
@@ -161,7 +161,9 @@ TEST_F(BulkVariantsTest, GroupLevelExportCarriesOnlyTheMembersData) {
                 {"type", "person"},
                 {"actual", true},
                 {"member", Json::array()}};
-  for (const auto& id : members) group["member"].push_back({{"entity", {{"reference", "Patient/" + id}}}});
+  for (const auto& id : members) {
+    group["member"].push_back({{"entity", {{"reference", "Patient/" + id}}}});
+  }
   source.LoadNdjson(group.dump() + "\n");
 
   std::string state = dir + "/group.db";
@@ -174,10 +176,13 @@ TEST_F(BulkVariantsTest, GroupLevelExportCarriesOnlyTheMembersData) {
   std::set<std::string> ids(members.begin(), members.end());
   std::vector<std::string> all = kCompartmentTypes;
   all.insert(all.end(), {"Practitioner", "Organization", "Group"});
-  ExpectDestinationHolds(all, [&](const Json& r) {
-    if (r["resourceType"] == "Patient") return ids.count(r["id"].get<std::string>()) > 0;
-    return ids.count(SubjectPatient(r)) > 0;
-  }, /*min_expected=*/8);
+  ExpectDestinationHolds(
+      all,
+      [&](const Json& r) {
+        if (r["resourceType"] == "Patient") return ids.count(r["id"].get<std::string>()) > 0;
+        return ids.count(SubjectPatient(r)) > 0;
+      },
+      /*min_expected=*/8);
 }
 
 TEST_F(BulkVariantsTest, PostKickOffSendsAParametersBodyWithTheWindowAndTypes) {
@@ -210,9 +215,8 @@ TEST_F(BulkVariantsTest, TypeFilterNarrowsTheFilteredTypesOnly) {
                           "Observation?status=amended%2Cpreliminary"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   Json k = LastKickoff();
-  EXPECT_EQ(k["params"]["_typeFilter"],
-            Json::array({"MedicationRequest?status=active",
-                         "Observation?status=amended%2Cpreliminary"}))
+  EXPECT_EQ(k["params"]["_typeFilter"], Json::array({"MedicationRequest?status=active",
+                                                     "Observation?status=amended%2Cpreliminary"}))
       << k.dump();
   int observations = 0, kept_observations = 0;
   ExpectDestinationHolds(kGeneratedTypes, [&](const Json& r) {
@@ -225,7 +229,7 @@ TEST_F(BulkVariantsTest, TypeFilterNarrowsTheFilteredTypesOnly) {
     }
     return true;
   });
-  EXPECT_GT(kept_observations, 0);  // the filter selected something ...
+  EXPECT_GT(kept_observations, 0);             // the filter selected something ...
   EXPECT_LT(kept_observations, observations);  // ... and left something out
 }
 
@@ -259,7 +263,8 @@ TEST_F(BulkVariantsTest, AssociatedDataAndExtraParamsReachTheServer) {
                           "migration.propagate_deletes=true"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   Json k = LastKickoff();
-  EXPECT_EQ(k["params"]["includeAssociatedData"], Json::array({"_history", "_deleted"})) << k.dump();
+  EXPECT_EQ(k["params"]["includeAssociatedData"], Json::array({"_history", "_deleted"}))
+      << k.dump();
   EXPECT_EQ(k["params"]["_isParallel"], Json::array({"true"})) << k.dump();
   auto diffs = CompareServers(source, destination, kGeneratedTypes);
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
@@ -283,12 +288,13 @@ TEST_F(BulkVariantsTest, DeletedVersionsInTheOutputAreNotLoadedAsResources) {
     SCOPED_TRACE(propagate ? "propagate_deletes" : "no propagate_deletes");
     destination.Reset();
     std::string state = dir + "/deleted-" + std::to_string(propagate) + ".db";
-    auto run = Bulk(state, {"bulk.include_associated_data=_deleted", "migration.safety_lag=1s",
-                            std::string("migration.propagate_deletes=") +
-                                (propagate ? "true" : "false")});
+    auto run =
+        Bulk(state, {"bulk.include_associated_data=_deleted", "migration.safety_lag=1s",
+                     std::string("migration.propagate_deletes=") + (propagate ? "true" : "false")});
     ASSERT_EQ(run.exit_code, 0) << run.err;
     EXPECT_NE(run.err.find("deleted versions (marked soft-deleted) were not loaded"),
-              std::string::npos) << run.err;
+              std::string::npos)
+        << run.err;
     auto diffs = CompareServers(source, destination, kGeneratedTypes);
     EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
     for (const auto& id : deleted) {
@@ -304,13 +310,15 @@ class BulkCredentialTest : public BulkVariantsTest {
  protected:
   // The source wants a static bearer token; the tool has it.
   std::vector<std::string> TokenOverrides(std::vector<std::string> extra = {}) {
-    std::vector<std::string> o = {"source.auth.kind=bearer", "source.auth.token_env=FM_BV_STATIC_TOKEN"};
+    std::vector<std::string> o = {"source.auth.kind=bearer",
+                                  "source.auth.token_env=FM_BV_STATIC_TOKEN"};
     o.insert(o.end(), extra.begin(), extra.end());
     return o;
   }
   void Arm(const std::string& extra_switches) {
-    source.SetFaults(std::string(R"({"retryAfterSeconds":0,"maxLinesPerFile":200,"bearerToken":")") +
-                     kStaticToken + "\"," + extra_switches + "}");
+    source.SetFaults(
+        std::string(R"({"retryAfterSeconds":0,"maxLinesPerFile":200,"bearerToken":")") +
+        kStaticToken + "\"," + extra_switches + "}");
   }
   std::string OtherOrigin() { return other.url(""); }
 
@@ -435,7 +443,8 @@ class TokenExpiryTest : public BulkVariantsTest {
     }
     if (form["grant_type"] != "client_credentials" || form["client_id"] != "migrator" ||
         form["client_secret"] != kClientSecret) {
-      return {.status = 400, .headers = {{"Content-Type", "application/json"}},
+      return {.status = 400,
+              .headers = {{"Content-Type", "application/json"}},
               .body = R"({"error":"invalid_client"})"};
     }
     int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -450,8 +459,10 @@ class TokenExpiryTest : public BulkVariantsTest {
     }
     return {.status = 200,
             .headers = {{"Content-Type", "application/json"}},
-            .body = Json{{"access_token", token}, {"token_type", "Bearer"},
-                         {"expires_in", announced.count()}}.dump()};
+            .body = Json{{"access_token", token},
+                         {"token_type", "Bearer"},
+                         {"expires_in", announced.count()}}
+                        .dump()};
   }
 
   // A slow export (polls for ~6 s) with slow, token-protected downloads
@@ -461,12 +472,12 @@ class TokenExpiryTest : public BulkVariantsTest {
                      R"("maxLinesPerFile":25,"downloadDelayMs":250,"hmacTokens":")" + kTokenKey +
                      "\"}");
     std::string state = dir + "/tokens.db";
-    auto run = Bulk(state, {"source.auth.kind=client_credentials",
-                            "source.auth.token_url=" + token_server.url("/token"),
-                            "source.auth.client_id=migrator", "source.auth.scope=system/*.read",
-                            "source.auth.client_secret_env=FM_BV_CLIENT_SECRET",
-                            "bulk.parallel_downloads=2", "bulk.max_poll_interval=1s",
-                            "migration.max_attempts=1"});
+    auto run = Bulk(
+        state,
+        {"source.auth.kind=client_credentials",
+         "source.auth.token_url=" + token_server.url("/token"), "source.auth.client_id=migrator",
+         "source.auth.scope=system/*.read", "source.auth.client_secret_env=FM_BV_CLIENT_SECRET",
+         "bulk.parallel_downloads=2", "bulk.max_poll_interval=1s", "migration.max_attempts=1"});
     ASSERT_EQ(run.exit_code, 0) << run.err;
     for (const auto& w : *Store(state)->ListWindows()) {
       EXPECT_EQ(w.attempts, 0) << "window " << w.id << " failed once: " << w.last_error;
