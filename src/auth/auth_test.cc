@@ -393,11 +393,15 @@ TEST(OriginGuardTest, OnlyTheServerAndAllowedStorageOrigins) {
 
   class Fixed : public TokenProvider {
    public:
-    base::Result<std::string> AuthorizationHeader(bool) override { return std::string("Bearer z"); }
+    base::Result<std::string> AuthorizationHeader(bool force_refresh) override {
+      return std::string(force_refresh ? "Bearer renewed" : "Bearer z");
+    }
   } fixed;
   auto fn = AuthHeaderFor(fixed, base);
-  EXPECT_EQ(fn("https://fhir.example.org/r4/files/1"), "Bearer z");
-  EXPECT_EQ(fn("https://exports.blob.core.windows.net/c/f"), std::nullopt);
+  EXPECT_EQ(fn("https://fhir.example.org/r4/files/1", false), "Bearer z");
+  EXPECT_EQ(fn("https://fhir.example.org/r4/files/1", true), "Bearer renewed");
+  EXPECT_EQ(fn("https://exports.blob.core.windows.net/c/f", false), std::nullopt);
+  EXPECT_EQ(fn("https://exports.blob.core.windows.net/c/f", true), std::nullopt);
 }
 
 }  // namespace

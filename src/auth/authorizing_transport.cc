@@ -85,9 +85,10 @@ base::Status CheckAllowedOrigin(const std::string& what, const std::string& url,
 
 AuthHeaderFn AuthHeaderFor(TokenProvider& provider, const std::string& server_base) {
   std::string origin = http::OriginOf(server_base);
-  return [&provider, origin](const std::string& url) -> std::optional<std::string> {
+  return [&provider, origin](const std::string& url,
+                             bool force_refresh) -> std::optional<std::string> {
     if (origin.empty() || http::OriginOf(url) != origin) return std::nullopt;
-    auto header = provider.AuthorizationHeader(false);
+    auto header = provider.AuthorizationHeader(force_refresh);
     if (!header.ok() || header->empty()) return std::nullopt;
     return *header;
   };

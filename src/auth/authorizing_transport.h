@@ -36,8 +36,10 @@ base::Status CheckAllowedOrigin(const std::string& what, const std::string& url,
 // For code that follows URLs a server hands back (bulk export status and
 // file URLs): the Authorization header value for `url`, only when `url` is on
 // the server's own origin; nullopt otherwise (or when the server has no auth,
-// or the token cannot be obtained).
-using AuthHeaderFn = std::function<std::optional<std::string>(const std::string& url)>;
+// or the token cannot be obtained). `force_refresh` renews the token (after a
+// 401), with the provider's single-flight rule.
+using AuthHeaderFn =
+    std::function<std::optional<std::string>(const std::string& url, bool force_refresh)>;
 AuthHeaderFn AuthHeaderFor(TokenProvider& provider, const std::string& server_base);
 
 }  // namespace fm::auth

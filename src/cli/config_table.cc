@@ -329,7 +329,9 @@ const std::vector<Key>& Keys() {
                    "the server compares the upper bound with le (Azure): send till - 1 ms",
                    BoolField(
                        [](Config& c, bool b) { c.migration.bulk.upper_bound_inclusive = b; })},
-                  {"bulk.type_filter", "", "_typeFilter values (comma list)",
+                  {"bulk.type_filter", "",
+                   "_typeFilter values, e.g. Observation?status=final (comma list; a comma inside "
+                   "one filter is written %2C)",
                    ListField(
                        [](Config& c, auto v) { c.migration.bulk.type_filter = std::move(v); })},
                   {"bulk.include_associated_data", "", "includeAssociatedData values (comma list)",

@@ -21,6 +21,24 @@ std::string Redacted(std::string_view url) { return base::RedactUrl(url); }
 
 bool IsGone(int status) { return status == 404 || status == 410; }
 
+constexpr int kMaxRedirects = 5;
+
+bool IsRedirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// A Location made absolute against the URL that answered with it.
+std::string ResolveLocation(const std::string& current, const std::string& location) {
+  if (location.find("://") != std::string::npos &&
+      location.find("://") < location.find_first_of("/?#")) {
+    return location;
+  }
+  if (base::StartsWith(location, "/")) return ResolveLink(current, location);  // origin-relative
+  std::string dir = current.substr(0, current.find_first_of("?#"));
+  if (base::StartsWith(location, "?")) return dir + location;
+  return dir.substr(0, dir.rfind('/') + 1) + location;
+}
+
 std::string Join(const std::vector<std::string>& v) { return base::Join(v, ","); }
 
 base::Result<std::vector<ManifestFile>> ParseFiles(const Json& root, const char* field,
@@ -142,11 +160,25 @@ bool BulkExportClient::MaySendAuthorization(const std::string& url,
   return requires_access_token && auth_ && http::OriginOf(url) == http::OriginOf(base_url_);
 }
 
-void BulkExportClient::AddAuth(http::Request& request, bool allowed) const {
+bool BulkExportClient::AddAuth(http::Request& request, bool allowed, bool force_refresh) const {
   http::RemoveHeader(request.headers, "Authorization");
-  if (!allowed || !auth_) return;
-  if (http::OriginOf(request.url) != http::OriginOf(base_url_)) return;
-  if (auto value = auth_(request.url)) http::SetHeader(request.headers, "Authorization", *value);
+  if (!allowed || !auth_) return false;
+  if (http::OriginOf(request.url) != http::OriginOf(base_url_)) return false;
+  auto value = auth_(request.url, force_refresh);
+  if (!value) return false;
+  http::SetHeader(request.headers, "Authorization", *value);
+  return true;
+}
+
+base::Result<http::Response> BulkExportClient::SendWithAuth(http::Request& request, bool allowed) {
+  bool authorized = AddAuth(request, allowed);
+  auto r = transport_.Send(request);
+  if (!r.ok() || r->status != 401 || !authorized) return r;
+  // The token expired or was revoked before its announced end: renew, once.
+  if (!AddAuth(request, allowed, /*force_refresh=*/true)) return r;
+  Note("info", name_ + " " + request.method + " " + Redacted(request.url) +
+                   " answered 401; renewed the access token, sending once more");
+  return transport_.Send(request);
 }
 
 base::Millis BulkExportClient::WaitFor(const http::Response& response, base::Millis fallback,
@@ -191,14 +223,13 @@ base::Result<std::string> BulkExportClient::KickOff(const ExportRequestOptions& 
   }
   http::SetHeader(req.headers, "Accept", "application/fhir+json");
   http::SetHeader(req.headers, "Prefer", "respond-async");
-  AddAuth(req, true);
   std::string what = name_ + " " + req.method + " " + path;
   base::Millis backoff = poll_.initial_interval;
   int transient = 0;
   base::Instant started = clock_.Now();
   while (true) {
     if (clock_.Interrupted()) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
-    auto r = transport_.Send(req);
+    auto r = SendWithAuth(req, true);
     bool retry = false;
     std::string reason;
     if (!r.ok()) {
@@ -238,7 +269,6 @@ base::Result<PollResult> BulkExportClient::Poll(const std::string& status_url) {
   http::Request req;
   req.url = status_url;
   http::SetHeader(req.headers, "Accept", "application/json");
-  AddAuth(req, true);
   std::string what = name_ + " export status " + Redacted(status_url);
   base::Millis backoff = poll_.initial_interval;
   int transient = 0;
@@ -249,7 +279,7 @@ base::Result<PollResult> BulkExportClient::Poll(const std::string& status_url) {
       return base::MakeError(base::ErrorKind::kTransient,
                              what + ": still running after " + base::FormatDuration(poll_.max_wait));
     }
-    auto r = transport_.Send(req);
+    auto r = SendWithAuth(req, true);  // the current token on every poll
     base::Millis delay = backoff;
     if (!r.ok()) {
       if (!base::IsRetryable(r.error().kind)) return r.error();
@@ -298,8 +328,7 @@ base::Status BulkExportClient::Delete(const std::string& status_url) {
   req.method = "DELETE";
   req.url = status_url;
   http::SetHeader(req.headers, "Accept", "application/fhir+json");
-  AddAuth(req, true);
-  FM_ASSIGN_OR_RETURN(auto r, transport_.Send(req));
+  FM_ASSIGN_OR_RETURN(auto r, SendWithAuth(req, true));
   if ((r.status >= 200 && r.status < 300) || IsGone(r.status)) return base::Ok();
   return http::ErrorFromResponse(name_ + " DELETE export status " + Redacted(status_url), r,
                                  clock_.Now());
@@ -312,23 +341,49 @@ base::Result<DownloadResult> BulkExportClient::Download(const std::string& url,
   if (url_guard_) FM_TRY_STATUS(url_guard_("export file URL", url));
   http::Request req;
   req.url = url;
-  req.follow_redirects = true;  // the transport never carries Authorization off-origin
+  // Redirects are followed below, hop by hop: each target passes the URL
+  // guard and gets Authorization only on the FHIR base's origin.
+  req.follow_redirects = false;
   http::SetHeader(req.headers, "Accept", "application/fhir+ndjson");
   if (offset > 0) {
     req.accept_gzip = false;  // Range applies to the identity representation
     http::SetHeader(req.headers, "Range", "bytes=" + std::to_string(offset) + "-");
   }
-  AddAuth(req, MaySendAuthorization(url, requires_access_token));
   uint64_t delivered = 0;
-  req.on_body = [&](std::string_view chunk) -> base::Status {
+  req.on_body = [&](std::string_view chunk) -> base::Status {  // 2xx bodies only
     delivered += chunk.size();
     return sink(chunk);
   };
-  FM_ASSIGN_OR_RETURN(auto r, transport_.Send(req));
-  if (r.status != 200 && r.status != 206) {
-    return http::ErrorFromResponse(name_ + " GET export file " + Redacted(url), r, clock_.Now());
+  for (int hops = 0;; ++hops) {
+    FM_ASSIGN_OR_RETURN(auto r,
+                        SendWithAuth(req, MaySendAuthorization(req.url, requires_access_token)));
+    if (IsRedirect(r.status)) {
+      const std::string* location = http::FindHeader(r.headers, "Location");
+      std::string what = name_ + " GET export file " + Redacted(url);
+      if (!location || location->empty()) {
+        return base::MakeError(
+            base::ErrorKind::kInvalidData,
+            what + ": redirect " + std::to_string(r.status) + " without Location", r.status);
+      }
+      if (hops == kMaxRedirects) {
+        return base::MakeError(base::ErrorKind::kInvalidData,
+                               what + ": more than " + std::to_string(kMaxRedirects) + " redirects",
+                               r.status);
+      }
+      std::string next = ResolveLocation(req.url, *location);
+      if (url_guard_) {
+        FM_TRY_STATUS(
+            url_guard_("export file redirect target (from " + Redacted(req.url) + ")", next));
+      }
+      req.url = std::move(next);
+      continue;
+    }
+    if (r.status != 200 && r.status != 206) {
+      return http::ErrorFromResponse(name_ + " GET export file " + Redacted(req.url), r,
+                                     clock_.Now());
+    }
+    return DownloadResult{r.status, delivered};
   }
-  return DownloadResult{r.status, delivered};
 }
 
 }  // namespace fm::fhir

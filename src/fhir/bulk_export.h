@@ -61,13 +61,16 @@ struct Manifest {
 base::Result<Manifest> ParseManifest(std::string_view body);
 
 // Returns the Authorization header value for a URL (e.g. "Bearer <token>"),
-// or nullopt for none. The auth module wires a real one.
-using AuthHook = std::function<std::optional<std::string>(const std::string& url)>;
+// or nullopt for none. `force_refresh` asks for a renewed token (the server
+// answered 401 to the current one). The auth module wires a real one.
+using AuthHook =
+    std::function<std::optional<std::string>(const std::string& url, bool force_refresh)>;
 // (level, message): notes for the log ("info", "warn").
 using NoteHook = std::function<void(const std::string& level, const std::string& message)>;
 // Refuses URLs a server hands back that point somewhere they must not
 // (server-side request forgery guard): called before every status poll,
-// DELETE and file download with what is about to be fetched.
+// DELETE and file download with what is about to be fetched, and for every
+// redirect hop of a download.
 using UrlGuard = std::function<base::Status(const std::string& what, const std::string& url)>;
 
 struct PollOptions {
@@ -118,8 +121,16 @@ class BulkExportClient {
   // `Range: bytes=offset-` (identity encoding); the result's status tells
   // whether the server resumed (206) or sent everything again (200). The
   // Authorization header is sent only when `requires_access_token` and the
-  // URL has the origin of the FHIR base. Non-2xx → Error (404/410/403 as
-  // kNotFound/kUnauthorized so the caller can refresh an expired link).
+  // URL has the origin of the FHIR base. Redirects (at most 5) are followed
+  // here: every hop must pass the URL guard, and carries Authorization only
+  // under the same rule (never to another origin). Non-2xx → Error
+  // (404/410/403 as kNotFound/kUnauthorized so the caller can refresh an
+  // expired link).
+  //
+  // Every request (kick-off, poll, DELETE, download) asks the AuthHook for
+  // the current header when it is sent, so a long poll never reuses an
+  // expired token; a 401 to a request that carried one renews the token
+  // (force_refresh) and sends the request once more.
   base::Result<DownloadResult> Download(const std::string& url, bool requires_access_token,
                                         uint64_t offset, const http::BodySink& sink);
 
@@ -130,7 +141,11 @@ class BulkExportClient {
 
  private:
   void Note(const std::string& level, const std::string& message) const;
-  void AddAuth(http::Request& request, bool allowed) const;
+  // Sets (or removes) Authorization; true when a value was set.
+  bool AddAuth(http::Request& request, bool allowed, bool force_refresh = false) const;
+  // One exchange with the current token; a 401 to a request that carried a
+  // token renews it and sends once more.
+  base::Result<http::Response> SendWithAuth(http::Request& request, bool allowed);
   // The delay a Retry-After header asks for, clamped, or `fallback`.
   base::Millis WaitFor(const http::Response& response, base::Millis fallback,
                        const std::string& what);

@@ -50,13 +50,20 @@ struct BulkExportClientTest : ::testing::Test {
     p.max_retry_after = base::Millis(60'000);
     return p;
   }();
-  BulkExportClient client{"source", "http://src.test/fhir", script.transport, clock, poll,
-                          [this](const std::string& l, const std::string& m) {
-                            notes.emplace_back(l, m);
-                          },
-                          [](const std::string&) -> std::optional<std::string> {
-                            return "Bearer tok";
-                          }};
+  BulkExportClient client{
+      "source",
+      "http://src.test/fhir",
+      script.transport,
+      clock,
+      poll,
+      [this](const std::string& l, const std::string& m) { notes.emplace_back(l, m); },
+      [this](const std::string&, bool force_refresh) -> std::optional<std::string> {
+        ++auth_calls;
+        if (force_refresh) ++renewals;
+        return "Bearer tok" + std::to_string(renewals);
+      }};
+  int auth_calls = 0;
+  int renewals = 0;
   bool NoteContains(const std::string& text) const {
     for (const auto& [l, m] : notes) {
       if (m.find(text) != std::string::npos) return true;
@@ -204,8 +211,8 @@ TEST_F(BulkExportClientTest, DownloadAsksForARangeAndSendsAuthorizationOnlyToThe
   auto req = script.transport.requests().back();
   EXPECT_EQ(*http::FindHeader(req.headers, "Range"), "bytes=10-");
   EXPECT_FALSE(req.accept_gzip);
-  EXPECT_EQ(*http::FindHeader(req.headers, "Authorization"), "Bearer tok");
-  EXPECT_TRUE(req.follow_redirects);
+  EXPECT_EQ(*http::FindHeader(req.headers, "Authorization"), "Bearer tok0");
+  EXPECT_FALSE(req.follow_redirects);  // followed by the client, hop by hop
 
   script.replies.push_back(Reply(200, "x\n"));
   ASSERT_TRUE(client.Download("https://storage.test/f.ndjson", true, 0, sink).ok());
@@ -225,6 +232,103 @@ TEST_F(BulkExportClientTest, DownloadAsksForARangeAndSendsAuthorizationOnlyToThe
   auto gone = client.Download("http://src.test/files/p1.ndjson", false, 0, sink);
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.error().kind, base::ErrorKind::kNotFound);
+}
+
+// Regression: the status poll set Authorization once before its loop, so a
+// job running longer than the token's lifetime was polled with the expired
+// token, answered 401 and failed the window. Every poll now asks for the
+// current header, and a 401 renews the token and polls once more.
+TEST_F(BulkExportClientTest, PollAsksForTheCurrentTokenOnEveryPollAndRenewsItAfterA401) {
+  script.replies.push_back(Reply(202, ""));
+  script.replies.push_back(Reply(202, ""));
+  script.replies.push_back(Reply(401, ""));
+  script.replies.push_back(Reply(200, kManifest));
+  auto r = client.Poll("http://src.test/fhir/$export-status/1");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto reqs = script.transport.requests();
+  ASSERT_EQ(reqs.size(), 4u);
+  EXPECT_EQ(auth_calls, 4);  // three polls, one renewal
+  EXPECT_EQ(renewals, 1);
+  EXPECT_EQ(*http::FindHeader(reqs[2].headers, "Authorization"), "Bearer tok0");
+  EXPECT_EQ(*http::FindHeader(reqs[3].headers, "Authorization"), "Bearer tok1");
+  EXPECT_TRUE(NoteContains("renewed the access token"));
+
+  // A second 401 with the renewed token is the server's answer.
+  script.replies.push_back(Reply(401, ""));
+  script.replies.push_back(Reply(401, ""));
+  r = client.Poll("http://src.test/fhir/$export-status/1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, base::ErrorKind::kUnauthorized);
+  EXPECT_EQ(renewals, 2);
+}
+
+TEST_F(BulkExportClientTest, DownloadRenewsTheTokenOnceAfterA401) {
+  std::string got;
+  auto sink = [&](std::string_view c) -> base::Status {
+    got += c;
+    return base::Ok();
+  };
+  script.replies.push_back(Reply(401, "expired"));
+  script.replies.push_back(Reply(200, "a\n"));
+  ASSERT_TRUE(client.Download("http://src.test/files/p1.ndjson", true, 0, sink).ok());
+  EXPECT_EQ(got, "a\n");  // the 401's body never reached the sink
+  EXPECT_EQ(*http::FindHeader(script.transport.requests().back().headers, "Authorization"),
+            "Bearer tok1");
+  // Without requiresAccessToken nothing is sent, so a 401 is not retried.
+  script.replies.push_back(Reply(401, ""));
+  auto r = client.Download("http://src.test/files/p1.ndjson", false, 0, sink);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, base::ErrorKind::kUnauthorized);
+  EXPECT_EQ(renewals, 1);
+}
+
+TEST_F(BulkExportClientTest, DownloadFollowsRedirectsCheckingEveryHopAndKeepsTheTokenOnOrigin) {
+  std::vector<std::string> guarded;
+  client.SetUrlGuard([&](const std::string& what, const std::string& url) -> base::Status {
+    guarded.push_back(url);
+    if (url.rfind("http://src.test/", 0) == 0 || url.rfind("https://storage.test/", 0) == 0) {
+      return base::Ok();
+    }
+    return base::MakeError(base::ErrorKind::kFatal, what + ": " + url + " is not allowed");
+  });
+  std::string got;
+  auto sink = [&](std::string_view c) -> base::Status {
+    got += c;
+    return base::Ok();
+  };
+  script.replies.push_back(Reply(307, "moved", {{"Location", "/files/p1-real.ndjson"}}));
+  script.replies.push_back(Reply(302, "", {{"Location", "https://storage.test/x/p1?sig=S"}}));
+  script.replies.push_back(Reply(200, "line\n"));
+  auto r = client.Download("http://src.test/files/p1.ndjson", true, 0, sink);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(got, "line\n");  // redirect bodies are not file content
+  auto reqs = script.transport.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[1].url, "http://src.test/files/p1-real.ndjson");
+  EXPECT_EQ(*http::FindHeader(reqs[1].headers, "Authorization"), "Bearer tok0");  // same origin
+  EXPECT_EQ(reqs[2].url, "https://storage.test/x/p1?sig=S");
+  EXPECT_EQ(http::FindHeader(reqs[2].headers, "Authorization"), nullptr);  // another origin
+  EXPECT_EQ(guarded, (std::vector<std::string>{"http://src.test/files/p1.ndjson",
+                                               "http://src.test/files/p1-real.ndjson",
+                                               "https://storage.test/x/p1?sig=S"}));
+
+  // A hop to an origin that is not allowed is refused before it is sent.
+  script.replies.push_back(Reply(302, "", {{"Location", "http://169.254.169.254/latest"}}));
+  r = client.Download("http://src.test/files/p1.ndjson", true, 0, sink);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("redirect target"), std::string::npos) << r.error().message;
+  EXPECT_EQ(script.transport.requests().size(), 4u);
+
+  script.replies.push_back(Reply(302, ""));
+  r = client.Download("http://src.test/files/p1.ndjson", true, 0, sink);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("without Location"), std::string::npos);
+
+  for (int i = 0; i < 6; ++i) script.replies.push_back(Reply(302, "", {{"Location", "p1.ndjson"}}));
+  r = client.Download("http://src.test/files/p1.ndjson", true, 0, sink);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("more than 5 redirects"), std::string::npos);
+  EXPECT_EQ(script.transport.requests().back().url, "http://src.test/files/p1.ndjson");
 }
 
 TEST_F(BulkExportClientTest, DeleteAcceptsGone) {

@@ -42,6 +42,35 @@ base::Status ReadString(od::value& value, std::string_view field, std::string& o
   return base::Ok();
 }
 
+// meta.extension: looks for the deleted-state marker. Anything else in it,
+// including shapes that are not extensions, is skipped (not a validator).
+base::Status ReadMetaExtensions(od::value& value, ResourceKey& key) {
+  od::json_type type;
+  if (auto code = value.type().get(type)) return NotJson(code);
+  if (type != od::json_type::array) return base::Ok();
+  for (auto item_result : value.get_array()) {
+    od::value item;
+    if (auto code = std::move(item_result).get(item)) return NotJson(code);
+    if (auto code = item.type().get(type)) return NotJson(code);
+    if (type != od::json_type::object) continue;
+    std::string_view url, state;
+    for (auto field_result : item.get_object()) {
+      od::field field;
+      if (auto code = std::move(field_result).get(field)) return NotJson(code);
+      od::raw_json_string name = field.key();
+      std::string_view* out = name == "url" ? &url : name == "valueString" ? &state : nullptr;
+      if (out == nullptr) continue;
+      // A value that is not a string is no match; a syntax error is an error.
+      if (auto code = field.value().get_string().get(*out);
+          code && code != simdjson::INCORRECT_TYPE) {
+        return NotJson(code);
+      }
+    }
+    if (url == kDeletedStateExtension && state == "soft-deleted") key.soft_deleted = true;
+  }
+  return base::Ok();
+}
+
 base::Status ReadMeta(od::value& value, ResourceKey& key) {
   od::object meta;
   if (auto code = value.get_object().get(meta)) return WrongValue(code, "meta is not an object");
@@ -59,6 +88,8 @@ base::Status ReadMeta(od::value& value, ResourceKey& key) {
       auto instant = base::ParseInstant(text);
       if (!instant.ok()) return Invalid("meta.lastUpdated is not a FHIR instant");
       key.last_updated = *instant;
+    } else if (name == "extension") {
+      FM_TRY_STATUS(ReadMetaExtensions(field.value(), key));
     }
   }
   return base::Ok();

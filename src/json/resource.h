@@ -13,11 +13,19 @@
 
 namespace fm::json {
 
+// The meta extension with which a server marks a deleted version it exports
+// (Azure `includeAssociatedData=_deleted`): valueString "soft-deleted".
+inline constexpr std::string_view kDeletedStateExtension =
+    "http://azurehealthcareapis.com/data-extensions/deleted-state";
+
 struct ResourceKey {
   std::string type;
   std::string id;
   std::string version_id;                  // empty when absent
   std::optional<base::Instant> last_updated;
+  // meta.extension holds kDeletedStateExtension = "soft-deleted": this is a
+  // deleted version, not a resource that exists.
+  bool soft_deleted = false;
 };
 
 class ResourceReader {

@@ -42,6 +42,36 @@ TEST(ResourceReaderTest, AbsentIdAndMetaAreEmpty) {
   EXPECT_FALSE(key->last_updated.has_value());
 }
 
+TEST(ResourceReaderTest, TellsASoftDeletedVersionByItsMetaExtension) {
+  ResourceReader reader;
+  auto key = reader.ReadKey(
+      R"({"resourceType":"Observation","id":"o1","meta":{"versionId":"2","extension":[)"
+      R"({"url":"http://example.org/other","valueString":"soft-deleted"},)"
+      R"({"valueString":"soft-deleted","url":"http:\/\/azurehealthcareapis.com/data-extensions/deleted-state"}],)"
+      R"("lastUpdated":"2020-01-01T00:00:00Z"}})");
+  ASSERT_TRUE(key.ok()) << key.error().ToString();
+  EXPECT_TRUE(key->soft_deleted);
+  EXPECT_EQ(key->version_id, "2");
+  ASSERT_TRUE(key->last_updated.has_value());
+
+  const std::string deleted_state(kDeletedStateExtension);
+  const std::vector<std::string> not_deleted = {
+      R"({"extension":[{"url":")" + deleted_state + R"(","valueString":"active"}]})",
+      R"({"extension":[{"url":"http://example.org/other","valueString":"soft-deleted"}]})",
+      R"({"extension":[1,"x",{"url":7,"valueString":"soft-deleted"},{"valueBoolean":true}]})",
+      R"({"extension":{"url":")" + deleted_state + R"(","valueString":"soft-deleted"}})",
+      R"({"tag":[{"code":"soft-deleted"}]})"};
+  for (const auto& meta : not_deleted) {
+    SCOPED_TRACE(meta);
+    auto live = reader.ReadKey(R"({"resourceType":"Patient","id":"p","meta":)" + meta +
+                               R"(,"extension":[{"url":")" + deleted_state +
+                               R"(","valueString":"soft-deleted"}]})");
+    ASSERT_TRUE(live.ok()) << live.error().ToString();
+    EXPECT_FALSE(live->soft_deleted);  // only meta.extension counts
+    EXPECT_EQ(live->id, "p");
+  }
+}
+
 TEST(ResourceReaderTest, ContainedResourcesDoNotHideTheOuterKey) {
   ResourceReader reader;
   auto key = reader.ReadKey(

@@ -424,7 +424,7 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
                                      std::map<std::string, int64_t>& counts) {
   json::ResourceReader reader;
   int64_t line_no = 0;
-  int64_t delivered = 0, below = 0, above = 0;
+  int64_t delivered = 0, below = 0, above = 0, deleted_versions = 0;
   file.status = store::FileStatus::kLoading;
   FM_TRY_STATUS(store_.UpdateFile(file));
   std::string shown = base::RedactUrl(file.url);
@@ -440,6 +440,13 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
     if (key->id.empty()) {
       return base::MakeError(base::ErrorKind::kInvalidData,
                              "file " + shown + " line " + std::to_string(line_no) + ": no id");
+    }
+    if (key->soft_deleted) {
+      // includeAssociatedData=_deleted: a deleted version, not a resource.
+      // PUT, it would create on the destination what the source deleted;
+      // deletions come from the manifest's deleted[] (propagate_deletes).
+      ++deleted_versions;
+      return base::Ok();
     }
     if (key->last_updated) {
       if (*key->last_updated < w.since) {
@@ -469,6 +476,11 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
   file.status = store::FileStatus::kLoaded;
   FM_TRY_STATUS(store_.UpdateFile(file));
   if (delivered > 0) sink_.OnResourcesExtracted(w.id, file.resource_type, delivered);
+  if (deleted_versions > 0) {
+    Note("info", "file " + shown + ": " + std::to_string(deleted_versions) +
+                     " deleted versions (marked soft-deleted) were not loaded; deletions "
+                     "come from the manifest's deleted[] (migration.propagate_deletes)");
+  }
   if (below > 0) {
     Note("warn", "file " + shown + ": " + std::to_string(below) +
                      " resources updated before the window start were skipped (the server "

@@ -138,7 +138,7 @@ TEST_F(PerTypeTest, BulkKicksOffOneSingleTypeExportPerTypeAndNonEmptyWindow) {
   }
   auto stats = Json::parse(source.Stats());
   std::multiset<Key> kicked_off;
-  for (const auto& k : stats["exportKickoffParams"]) {
+  for (const auto& k : stats["kickoffs"]) {
     const auto& p = k["params"];
     ASSERT_TRUE(p.contains("_type") && p.contains("_since") && p.contains("_till")) << k.dump();
     ASSERT_EQ(p["_type"].size(), 1u) << "one type per kick-off: " << k.dump();

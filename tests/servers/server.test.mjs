@@ -407,7 +407,7 @@ describe('$export', () => {
     assert.equal(m.deleted.length, 0);
   });
 
-  test('Patient and Group level; POST Parameters kick-off; _typeFilter warning', async () => {
+  test('Patient and Group level; POST Parameters kick-off; _typeFilter', async () => {
     await load([O('stray', '2020-01-01T00:00:00Z', 'nobody')]);
     let m = (await exportManifest('/Patient/$export')).manifest;
     assert.deepEqual(await exportedIds(m), ['Observation/o1', 'Observation/o2', 'Patient/p1', 'Patient/p2', 'Patient/p3']);
@@ -431,8 +431,127 @@ describe('$export', () => {
     while (s.status === 202);
     assert.equal(s.json.request, `${base}/$export`);
     assert.deepEqual(await exportedIds(s.json), ['Observation/o2']);
-    const errs = await ndjsonOf(s.json.error[0].url);
-    assert.match(errs[0].issue[0].diagnostics, /_typeFilter/);
+    assert.deepEqual(s.json.error, [], '_typeFilter is supported: no warning');
+  });
+
+  test('_typeFilter narrows its type only; several filters of a type are ORed; bad ones 400', async () => {
+    await load([
+      { ...O('o3', '2020-04-01T00:00:00.000Z', 'p1'), status: 'amended' },
+      { ...O('o4', '2020-05-01T00:00:00.000Z', 'p2'), status: 'preliminary' },
+    ]);
+    let m = (await exportManifest(`/$export?_typeFilter=${encodeURIComponent('Observation?status=final')}`)).manifest;
+    assert.deepEqual(await exportedIds(m), ['Group/g', 'Observation/o1', 'Observation/o2', 'Patient/p1', 'Patient/p2', 'Patient/p3']);
+    m = (
+      await exportManifest(
+        `/$export?_type=Observation&_typeFilter=${encodeURIComponent('Observation?status=amended')}&_typeFilter=${encodeURIComponent('Observation?status=preliminary')}`
+      )
+    ).manifest;
+    assert.deepEqual(await exportedIds(m), ['Observation/o3', 'Observation/o4']);
+    m = (await exportManifest(`/$export?_type=Observation,Patient&_typeFilter=${encodeURIComponent('Observation?subject=Patient/p1,Patient?_id=p3')}`)).manifest;
+    assert.deepEqual(await exportedIds(m), ['Observation/o1', 'Observation/o3', 'Patient/p3']);
+    assert.equal((await get(`/$export?_typeFilter=${encodeURIComponent('Observation?nope=1')}`, ASYNC)).status, 400);
+    assert.equal((await get(`/$export?_typeFilter=${encodeURIComponent('Nope?status=final')}`, ASYNC)).status, 400);
+    assert.equal((await get('/$export?_typeFilter=Observation', ASYNC)).status, 400);
+    const lenient = await exportManifest(`/$export?_typeFilter=${encodeURIComponent('Observation?nope=1')}`, { Prefer: 'respond-async, handling=lenient' });
+    assert.equal(lenient.manifest.output.find((o) => o.type === 'Observation').count, 4);
+  });
+
+  test('every kick-off is recorded in stats.kickoffs', async () => {
+    await get('/Patient/$export?_since=2020-01-01T00:00:00Z&_type=Patient,Observation&_isParallel=true', ASYNC);
+    await get('/Group/g/$export?includeAssociatedData=_history,_deleted', ASYNC);
+    const body = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: '_since', valueInstant: '2020-01-01T00:00:00Z' },
+        { name: '_till', valueInstant: '2021-01-01T00:00:00Z' },
+        { name: '_type', valueString: 'Patient' },
+      ],
+    };
+    await request('POST', '/$export', { headers: ASYNC, body });
+    await get('/$export?_bogus=1', ASYNC); // refused, still recorded
+    const k = (await get('/$admin/stats')).json.kickoffs;
+    assert.equal(k.length, 4);
+    assert.deepEqual(k[0], {
+      method: 'GET',
+      path: '/fhir/Patient/$export',
+      level: 'patient',
+      query: [
+        ['_since', '2020-01-01T00:00:00Z'],
+        ['_type', 'Patient,Observation'],
+        ['_isParallel', 'true'],
+      ],
+      body: null,
+      params: { _since: ['2020-01-01T00:00:00Z'], _type: ['Patient', 'Observation'], _isParallel: ['true'] },
+    });
+    assert.equal(k[1].level, 'group');
+    assert.equal(k[1].groupId, 'g');
+    assert.deepEqual(k[1].params.includeAssociatedData, ['_history', '_deleted']);
+    assert.equal(k[2].method, 'POST');
+    assert.deepEqual(k[2].body, body);
+    assert.deepEqual(k[2].params._till, ['2021-01-01T00:00:00Z']);
+    assert.deepEqual(k[3].params, { _bogus: ['1'] });
+    await request('POST', '/$admin/reset');
+    assert.deepEqual((await get('/$admin/stats')).json.kickoffs, []);
+  });
+
+  test('offOriginStatus, offOriginFiles, redirectFiles with presigned URLs, downloadDelayMs', async () => {
+    const other = 'http://127.0.0.1:9';
+    await faults({ offOriginStatus: other });
+    const k = await get('/$export?_type=Patient', ASYNC);
+    assert.match(k.headers['content-location'], /^http:\/\/127\.0\.0\.1:9\/fhir\/\$export-status\//);
+    const moved = k.headers['content-location'].replace(other, base.replace(/\/fhir$/, ''));
+    await faults({ offOriginFiles: other, bearerToken: 't0k' });
+    const auth = { Authorization: 'Bearer t0k' };
+    let s;
+    do s = await get(moved, auth);
+    while (s.status === 202);
+    assert.equal(s.json.requiresAccessToken, true);
+    assert.ok(s.json.output.every((o) => o.url.startsWith(`${other}/fhir/$export-file/`)));
+    const local = s.json.output[0].url.replace(other, base.replace(/\/fhir$/, ''));
+    const full = await get(local, auth);
+    assert.equal(full.status, 200);
+
+    await faults({ redirectFiles: other, bearerToken: 't0k', downloadDelayMs: 150 });
+    const r = await get(local, auth);
+    assert.equal(r.status, 302);
+    const loc = new URL(r.headers.location);
+    assert.equal(loc.origin, other);
+    assert.match(loc.searchParams.get('sig'), /^[0-9a-f]{64}$/);
+    const signed = local + loc.search;
+    const t0 = Date.now();
+    const viaSig = await get(signed); // no token: the signature is the credential
+    assert.equal(viaSig.status, 200);
+    assert.equal(viaSig.text, full.text);
+    assert.ok(Date.now() - t0 >= 140, 'downloadDelayMs');
+    const forged = local + '?sig=' + '0'.repeat(64);
+    assert.equal((await get(forged)).status, 401);
+    const otherFile = s.json.output[0].url.replace(other, base.replace(/\/fhir$/, '')).replace(/Patient-1/, 'Patient-2');
+    assert.equal((await get(otherFile + loc.search)).status, 401, 'a signature is bound to its file');
+  });
+
+  test('hmacTokens: only unexpired tokens minted with the secret; rejections recorded', async () => {
+    const { createHmac } = await import('node:crypto');
+    const mint = (secret, exp, nonce) => `Bearer ${exp}.${nonce}.${createHmac('sha256', secret).update(`${exp}.${nonce}`).digest('hex')}`;
+    await faults({ hmacTokens: 's3cret' });
+    const good = mint('s3cret', Date.now() + 60_000, 'n1');
+    assert.equal((await get('/Patient', { Authorization: good })).status, 200);
+    assert.equal((await get('/Patient', { Authorization: mint('s3cret', Date.now() - 1, 'n2') })).status, 401);
+    assert.equal((await get('/Patient', { Authorization: mint('other', Date.now() + 60_000, 'n3') })).status, 401);
+    assert.equal((await get('/Patient')).status, 401);
+    const { manifest } = await exportManifest('/$export?_type=Patient', { Authorization: good });
+    assert.equal(manifest.requiresAccessToken, true);
+    assert.equal((await get(manifest.output[0].url)).status, 401);
+    const rej = (await get('/$admin/stats')).json.tokenRejections;
+    assert.deepEqual(
+      rej.map((x) => [x.reason, x.nonce]),
+      [
+        ['expired', 'n2'],
+        ['invalid', 'n3'],
+        ['missing', undefined],
+        ['missing', undefined],
+      ]
+    );
+    assert.equal(rej[3].path.startsWith('/fhir/$export-file/'), true);
   });
 
   test('kick-off validation', async () => {
@@ -498,7 +617,10 @@ describe('$export', () => {
     const st = await get('/$admin/stats');
     assert.equal(st.json.exportKickoffs, 2);
     // Only the kick-off that passed the token check has its parameters listed.
-    assert.deepEqual(st.json.exportKickoffParams, [{ level: 'system', params: { _type: ['Patient'] } }]);
+    assert.deepEqual(
+      st.json.kickoffs.map((k) => ({ level: k.level, params: k.params })),
+      [{ level: 'system', params: { _type: ['Patient'] } }],
+    );
   });
 });
 
