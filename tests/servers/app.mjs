@@ -96,7 +96,6 @@ function newStats() {
     importKickoffs: 0,
     importJobs: 0,
     loadedViaAdmin: 0,
-  };
     kickoffs: [],
     tokenRejections: [],
   };

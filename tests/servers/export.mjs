@@ -39,7 +39,7 @@ const KNOWN_PARAMS = new Set([
   '_format',
 ]);
 const LIST_PARAMS = new Set(['_type', '_typeFilter', '_elements', 'includeAssociatedData']);
-const MAX_KICKOFF_RECORDS = 50;
+const MAX_KICKOFF_RECORDS = 1000;
 
 function lowerBound(arr, t) {
   let lo = 0;
