@@ -105,6 +105,32 @@ base::Status HashSpill::Flush() {
   return impl.Exec("COMMIT");
 }
 
+base::Status HashSpill::Clear(Side side) {
+  FM_TRY_STATUS(Flush());
+  std::string sql = "DELETE FROM h WHERE side = " + std::to_string(static_cast<int>(side));
+  return impl_->Exec(sql.c_str());
+}
+
+base::Result<std::map<std::string, int64_t>> HashSpill::CountByType(Side side) {
+  FM_TRY_STATUS(Flush());
+  sqlite3_stmt* stmt = nullptr;
+  // Walks the primary key (side, type, id) in order: no temporary b-tree.
+  if (sqlite3_prepare_v2(impl_->db, "SELECT type, count(*) FROM h WHERE side = ? GROUP BY type", -1,
+                         &stmt, nullptr) != SQLITE_OK) {
+    return SqlError(impl_->db, "prepare");
+  }
+  sqlite3_bind_int(stmt, 1, static_cast<int>(side));
+  std::map<std::string, int64_t> counts;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    counts[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))] = sqlite3_column_int64(stmt, 1);
+  }
+  base::Status status = rc == SQLITE_DONE ? base::Ok() : base::Status(SqlError(impl_->db, "count"));
+  sqlite3_finalize(stmt);
+  FM_TRY_STATUS(std::move(status));
+  return counts;
+}
+
 base::Status HashSpill::ForEach(Kind kind, const RowVisitor& visit) {
   FM_TRY_STATUS(Flush());
   const char* sql = nullptr;
