@@ -67,7 +67,8 @@ base::Result<ExportReadSummary> ExportRead::Run(const std::string& status_url,
   }
   fhir::Manifest manifest = std::move(poll.manifest);
   summary_.transaction_time = manifest.transaction_time;
-  if (options_.before && manifest.transaction_time && *manifest.transaction_time < *options_.before) {
+  if (options_.before && manifest.transaction_time &&
+      *manifest.transaction_time < *options_.before) {
     Note("info", "the export's transactionTime " + base::FormatInstant(*manifest.transaction_time) +
                      " is before the bound " + base::FormatInstant(*options_.before) +
                      ": resources updated in between are not in it");
@@ -75,9 +76,8 @@ base::Result<ExportReadSummary> ExportRead::Run(const std::string& status_url,
   // error[] first: an incomplete export is not worth downloading.
   for (size_t i = 0; i < manifest.error.size(); ++i) {
     std::string shown = base::RedactUrl(manifest.error[i].url);
-    FM_TRY_STATUS(ReadListed(status_url, manifest, true, i, [&](std::string_view line) {
-      return CheckErrorLine(line, shown);
-    }));
+    FM_TRY_STATUS(ReadListed(status_url, manifest, true, i,
+                             [&](std::string_view line) { return CheckErrorLine(line, shown); }));
   }
   if (errors_ > 0) {
     return Invalid("the export reported " + std::to_string(errors_) +
@@ -117,8 +117,9 @@ base::Result<ExportReadSummary> ExportRead::Run(const std::string& status_url,
                      "ignored the upper bound)");
   }
   if (summary_.other_types > 0) {
-    Note("info", std::to_string(summary_.other_types) +
-                     " exported resources of types not compared were left out (the server ignored _type)");
+    Note("info",
+         std::to_string(summary_.other_types) +
+             " exported resources of types not compared were left out (the server ignored _type)");
   }
   return summary_;
 }
@@ -142,9 +143,9 @@ base::Status ExportRead::CheckErrorLine(std::string_view line, const std::string
   return base::Ok();
 }
 
-base::Result<int64_t> ExportRead::ReadListed(const std::string& status_url, fhir::Manifest& manifest,
-                                             bool error_list, size_t index,
-                                             const LineVisitor& on_line) {
+base::Result<int64_t> ExportRead::ReadListed(const std::string& status_url,
+                                             fhir::Manifest& manifest, bool error_list,
+                                             size_t index, const LineVisitor& on_line) {
   for (int refresh = 0;; ++refresh) {
     const auto& list = error_list ? manifest.error : manifest.output;
     const fhir::ManifestFile file = list[index];
@@ -152,8 +153,8 @@ base::Result<int64_t> ExportRead::ReadListed(const std::string& status_url, fhir
     if (lines.ok()) {
       if (file.count >= 0 && file.count != *lines) {
         return Invalid("file " + base::RedactUrl(file.url) + ": the manifest count is " +
-                       std::to_string(file.count) + " but the file has " +
-                       std::to_string(*lines) + " lines");
+                       std::to_string(file.count) + " but the file has " + std::to_string(*lines) +
+                       " lines");
       }
       return lines;
     }
@@ -163,8 +164,9 @@ base::Result<int64_t> ExportRead::ReadListed(const std::string& status_url, fhir
     FM_ASSIGN_OR_RETURN(auto poll, client_.Poll(status_url));
     const auto& fresh = error_list ? poll.manifest.error : poll.manifest.output;
     if (poll.gone || fresh.size() != list.size() || fresh[index].type != file.type) {
-      return base::MakeError(base::ErrorKind::kTransient,
-                             "file links expired and the status URL no longer lists the same files");
+      return base::MakeError(
+          base::ErrorKind::kTransient,
+          "file links expired and the status URL no longer lists the same files");
     }
     manifest = std::move(poll.manifest);
   }
@@ -173,8 +175,8 @@ base::Result<int64_t> ExportRead::ReadListed(const std::string& status_url, fhir
 base::Result<int64_t> ExportRead::ReadFile(const fhir::ManifestFile& file, bool requires_token,
                                            const LineVisitor& on_line) {
   const std::string shown = base::RedactUrl(file.url);
-  uint64_t done = 0;   // file bytes through the end of the last complete line handed over
-  int64_t lines = 0;   // lines in [0, done)
+  uint64_t done = 0;  // file bytes through the end of the last complete line handed over
+  int64_t lines = 0;  // lines in [0, done)
   base::Millis backoff = options_.retry_backoff;
   for (int attempt = 1;; ++attempt) {
     if (clock_.Interrupted()) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
@@ -218,8 +220,9 @@ base::Result<int64_t> ExportRead::ReadFile(const fhir::ManifestFile& file, bool 
       lines = got;
     }
     if (!base::IsRetryable(e.kind) || attempt >= options_.max_download_attempts) {
-      return base::MakeError(e.kind, "file " + shown + ": download failed after " +
-                                         std::to_string(attempt) + " attempts: " + e.message,
+      return base::MakeError(e.kind,
+                             "file " + shown + ": download failed after " +
+                                 std::to_string(attempt) + " attempts: " + e.message,
                              e.http_status);
     }
     base::Millis delay = backoff;

@@ -38,15 +38,15 @@ struct ExportReadOptions {
 
 struct ExportReadSummary {
   std::optional<base::Instant> transaction_time;
-  int64_t files = 0;           // output files read
-  int64_t delivered = 0;       // lines handed to the visitor (a resent line counts again)
-  int64_t after_bound = 0;     // lines with lastUpdated >= before (the server ignored the bound)
-  int64_t other_types = 0;     // lines of types not asked for (the server ignored _type)
+  int64_t files = 0;        // output files read
+  int64_t delivered = 0;    // lines handed to the visitor (a resent line counts again)
+  int64_t after_bound = 0;  // lines with lastUpdated >= before (the server ignored the bound)
+  int64_t other_types = 0;  // lines of types not asked for (the server ignored _type)
 };
 
 // `raw` is the line (one resource); valid during the call.
-using ExportVisitor =
-    std::function<base::Status(const std::string& type, const std::string& id, std::string_view raw)>;
+using ExportVisitor = std::function<base::Status(const std::string& type, const std::string& id,
+                                                 std::string_view raw)>;
 
 // Errors: the protocol's (kick-off refused, job failed or gone), a download
 // that kept failing, kInvalidData for a line that is not a resource with an

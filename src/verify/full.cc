@@ -25,12 +25,14 @@ bool UseExport(const FullSide& side, const FullOptions& options) {
   const std::string& name = side.client.name();
   auto caps = side.client.GetCapabilities();
   if (!caps.ok()) {
-    Note(options, "info", name + ": no CapabilityStatement (" + caps.error().message +
-                              "); the full check reads it by search");
+    Note(options, "info",
+         name + ": no CapabilityStatement (" + caps.error().message +
+             "); the full check reads it by search");
     return false;
   }
   if (!caps->system_export) {
-    Note(options, "info", name + " does not advertise system $export; the full check reads it by search");
+    Note(options, "info",
+         name + " does not advertise system $export; the full check reads it by search");
     return false;
   }
   return true;
@@ -46,7 +48,8 @@ base::Result<std::string> ReadSide(const FullSide& side, Side which,
   auto add = [&](const std::string& type, const std::string& id, std::string_view raw) {
     auto canonical = json::Canonicalize(raw, options.ignore);
     if (!canonical.ok()) {
-      canonical.error().message = client.name() + " " + type + "/" + id + ": " + canonical.error().message;
+      canonical.error().message =
+          client.name() + " " + type + "/" + id + ": " + canonical.error().message;
       return base::Status(canonical.error());
     }
     return spill.Add(which, type, id, json::Sha256Hex(*canonical));
@@ -59,13 +62,15 @@ base::Result<std::string> ReadSide(const FullSide& side, Side which,
                                   Note(options, level, client.name() + " $export: " + message);
                                 });
     if (read.ok()) {
-      Note(options, "info", client.name() + ": read by $export (" + std::to_string(read->files) +
-                                " files, " + std::to_string(read->delivered) + " resources)");
+      Note(options, "info",
+           client.name() + ": read by $export (" + std::to_string(read->files) + " files, " +
+               std::to_string(read->delivered) + " resources)");
       return std::string("export");
     }
     if (read.error().kind == base::ErrorKind::kCancelled) return read.error();
-    Note(options, "warn", client.name() + ": the full check's $export failed (" +
-                              read.error().message + "); reading by search instead");
+    Note(options, "warn",
+         client.name() + ": the full check's $export failed (" + read.error().message +
+             "); reading by search instead");
     // Rows of a half-read export must not mix with the search's.
     FM_TRY_STATUS(spill.Clear(which));
   }
@@ -73,9 +78,9 @@ base::Result<std::string> ReadSide(const FullSide& side, Side which,
   po.page_size = options.page_size;
   po.before = before;
   for (const auto& type : types) {
-    FM_TRY_STATUS(ForEachResource(client, type, po, [&](const std::string& id, std::string_view raw) {
-      return add(type, id, raw);
-    }));
+    FM_TRY_STATUS(ForEachResource(
+        client, type, po,
+        [&](const std::string& id, std::string_view raw) { return add(type, id, raw); }));
   }
   return std::string("search");
 }
@@ -129,7 +134,8 @@ base::Result<FullResult> FullCheck(const FullSide& source, const FullSide& desti
   };
   FM_TRY_STATUS(collect(HashSpill::Kind::kMissing, result.missing, &FullType::missing, nullptr));
   FM_TRY_STATUS(collect(HashSpill::Kind::kExtra, result.extra, &FullType::extra, on_extra));
-  FM_TRY_STATUS(collect(HashSpill::Kind::kDifferent, result.different, &FullType::different, nullptr));
+  FM_TRY_STATUS(
+      collect(HashSpill::Kind::kDifferent, result.different, &FullType::different, nullptr));
   return result;
 }
 

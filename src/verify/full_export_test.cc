@@ -29,9 +29,9 @@ std::string Lu(int i) {
 
 std::string Patient(const std::string& id, int i, const std::string& given = "Ann",
                     const std::string& gender = "female") {
-  return R"({"resourceType":"Patient","id":")" + id + R"(","meta":{"versionId":"1","lastUpdated":")" +
-         Lu(i) + R"("},"gender":")" + gender + R"(","name":[{"family":"Doe","given":[")" + given +
-         R"(","Q"]}]})";
+  return R"({"resourceType":"Patient","id":")" + id +
+         R"(","meta":{"versionId":"1","lastUpdated":")" + Lu(i) + R"("},"gender":")" + gender +
+         R"(","name":[{"family":"Doe","given":[")" + given + R"(","Q"]}]})";
 }
 
 std::string Observation(const std::string& id, int i) {
@@ -54,16 +54,16 @@ class FakeExport {
   explicit FakeExport(testing::FakeFhirServer& server) : server_(server) {}
 
   struct Faults {
-    bool advertise = true;        // system $export in the CapabilityStatement
-    bool refuse_kickoff = false;  // 400
-    int cut_downloads = 0;        // downloads cut after half their body (then a reset)
-    bool ignore_range = false;    // answer 200 with the whole file to a Range request
-    std::string wrong_count_type; // the manifest miscounts this type's file
-    bool error_issue = false;     // error[] holds an issue of severity error
+    bool advertise = true;         // system $export in the CapabilityStatement
+    bool refuse_kickoff = false;   // 400
+    int cut_downloads = 0;         // downloads cut after half their body (then a reset)
+    bool ignore_range = false;     // answer 200 with the whole file to a Range request
+    std::string wrong_count_type;  // the manifest miscounts this type's file
+    bool error_issue = false;      // error[] holds an issue of severity error
   } faults;
   int kickoffs = 0, deletes = 0;
   std::string kickoff_url;
-  std::vector<uint64_t> ranges;   // Range starts asked for
+  std::vector<uint64_t> ranges;  // Range starts asked for
 
   // nullopt: not an export request (or metadata without export) of this server.
   std::optional<base::Result<http::Response>> Handle(const http::Request& r) {
@@ -73,9 +73,10 @@ class FakeExport {
     if (rest == "metadata") {
       if (!faults.advertise) return std::nullopt;
       return Json(200, {{"resourceType", "CapabilityStatement"},
-                        {"rest", {{{"mode", "server"},
-                                   {"resource", {{{"type", "Patient"}}, {{"type", "Observation"}}}},
-                                   {"operation", {{{"name", "export"}}}}}}}});
+                        {"rest",
+                         {{{"mode", "server"},
+                           {"resource", {{{"type", "Patient"}}, {{"type", "Observation"}}}},
+                           {"operation", {{{"name", "export"}}}}}}}});
     }
     if (base::StartsWith(rest, "$export?") || rest == "$export") return KickOff(r);
     if (rest == "$export-status/1") {
@@ -121,15 +122,19 @@ class FakeExport {
       error.push_back({{"type", "OperationOutcome"},
                        {"url", server_.base_url() + "/$export-file/errors.ndjson"}});
     }
-    return {{"transactionTime", "2024-01-01T00:00:00Z"}, {"request", kickoff_url},
-            {"requiresAccessToken", false}, {"output", output}, {"error", error}};
+    return {{"transactionTime", "2024-01-01T00:00:00Z"},
+            {"request", kickoff_url},
+            {"requiresAccessToken", false},
+            {"output", output},
+            {"error", error}};
   }
 
   base::Result<http::Response> File(const http::Request& r, const std::string& name) {
     std::string body;
     if (name == "errors.ndjson") {
-      body = R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"Patient/p5 could not be read"}]})"
-             "\n";
+      body =
+          R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"Patient/p5 could not be read"}]})"
+          "\n";
     } else {
       auto it = files_.find(name.substr(0, name.find('.')));
       if (it == files_.end()) return Json(404, {{"resourceType", "OperationOutcome"}});
@@ -242,7 +247,7 @@ TEST(FullCheckByExport, ReadsBothSidesByExportAndReportsEachDifferenceExactly) {
   EXPECT_EQ(w.dst_export.kickoffs, 1);
   EXPECT_EQ(w.src_export.deletes, 1);  // the status URL is released
   EXPECT_EQ(w.dst_export.deletes, 1);
-  EXPECT_EQ(w.src.requests(), 0);      // no search at all
+  EXPECT_EQ(w.src.requests(), 0);  // no search at all
   EXPECT_EQ(w.dst.requests(), 0);
   EXPECT_NE(w.src_export.kickoff_url.find("_type=Observation%2CPatient"), std::string::npos)
       << w.src_export.kickoff_url;
@@ -260,7 +265,8 @@ TEST(FullCheckByExport, MixedSidesCompareLikeTwoSearches) {
   EXPECT_EQ(r->source_read, "export");
   EXPECT_EQ(r->destination_read, "search");
   EXPECT_EQ(w.dst_export.kickoffs, 0);
-  EXPECT_TRUE(w.Noted("destination does not advertise system $export")) << base::Join(w.notes, "\n");
+  EXPECT_TRUE(w.Noted("destination does not advertise system $export"))
+      << base::Join(w.notes, "\n");
 
   World s;
   s.PlantDifferences();
@@ -284,7 +290,8 @@ TEST(FullCheckByExport, AFailedExportFallsBackToSearchAndCountsEachResourceOnce)
   EXPECT_EQ(r->source_read, "search");
   EXPECT_EQ(r->destination_read, "export");
   EXPECT_EQ(w.src_export.deletes, 1);  // released after the failure too
-  EXPECT_TRUE(w.Noted("warn: source: the full check's $export failed")) << base::Join(w.notes, "\n");
+  EXPECT_TRUE(w.Noted("warn: source: the full check's $export failed"))
+      << base::Join(w.notes, "\n");
   EXPECT_TRUE(w.Noted("reading by search instead"));
 }
 
@@ -298,7 +305,8 @@ TEST(FullCheckByExport, ARefusedKickOffOrAnExportErrorFallsBackToSearch) {
     ASSERT_TRUE(r.ok()) << r.error().ToString();
     ExpectThePlantedDifferencesExactly(*r);
     EXPECT_EQ(r->source_read, "search") << refuse;
-    EXPECT_TRUE(w.Noted(refuse ? "answered 400" : "could not be read")) << base::Join(w.notes, "\n");
+    EXPECT_TRUE(w.Noted(refuse ? "answered 400" : "could not be read"))
+        << base::Join(w.notes, "\n");
   }
 }
 

@@ -123,7 +123,8 @@ base::Result<std::map<std::string, int64_t>> HashSpill::CountByType(Side side) {
   std::map<std::string, int64_t> counts;
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    counts[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))] = sqlite3_column_int64(stmt, 1);
+    const char* type = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    counts[type] = sqlite3_column_int64(stmt, 1);
   }
   base::Status status = rc == SQLITE_DONE ? base::Ok() : base::Status(SqlError(impl_->db, "count"));
   sqlite3_finalize(stmt);
