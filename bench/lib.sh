@@ -1,13 +1,26 @@
 # Shared helpers for bench scripts: release build, test servers, data loading.
 # Source it; it sets ROOT, BIN, GEN, NODE and WORK, and stops servers on exit.
+#   FM_BENCH_BUILD=DIR  measure the binaries of a tree already built in DIR
+#                       (e.g. build/r); skips installing dependencies and
+#                       building the release preset. The report should say which.
+#   FM_NODE=PATH        the node binary for the test servers (default: the one
+#                       scripts/install-deps.sh records, or node on PATH).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$ROOT/scripts/install-deps.sh"
-NODE="$(cat "$ROOT/.deps/node-path")"
-cmake --preset release -S "$ROOT" >/dev/null
-cmake --build --preset release --target fhir-migrate fhirgen >/dev/null
-BIN="$ROOT/build/release/src/cli/fhir-migrate"
-GEN="$ROOT/build/release/tools/fhirgen/fhirgen"
+if [[ -n "${FM_BENCH_BUILD:-}" ]]; then
+  BUILD="$(cd "$FM_BENCH_BUILD" && pwd)"
+  NODE="${FM_NODE:-$(command -v node)}"
+else
+  bash "$ROOT/scripts/install-deps.sh"
+  NODE="${FM_NODE:-$(cat "$ROOT/.deps/node-path")}"
+  cmake --preset release -S "$ROOT" >/dev/null
+  cmake --build --preset release --target fhir-migrate fhirgen >/dev/null
+  BUILD="$ROOT/build/release"
+fi
+BIN="$BUILD/src/cli/fhir-migrate"
+GEN="$BUILD/tools/fhirgen/fhirgen"
+[[ -x "$BIN" && -x "$GEN" ]] || { echo "bench: no fhir-migrate/fhirgen in $BUILD" >&2; exit 1; }
+echo "bench: $BIN ($(grep -m1 '^CMAKE_BUILD_TYPE' "$BUILD/CMakeCache.txt" 2>/dev/null || echo 'build type unknown'))" >&2
 WORK="$(mktemp -d /tmp/fm-bench.XXXXXX)"
 BENCH_PIDS=()
 bench_cleanup() {

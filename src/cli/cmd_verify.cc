@@ -1,13 +1,42 @@
 // `verify`: parses nothing itself beyond the flags; the checks, the reports
 // and their recording live in src/verify (verify/verify.h).
 #include <cstdio>
+#include <memory>
 
+#include "auth/authorizing_transport.h"
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/log.h"
+#include "fhir/bulk_export.h"
 #include "verify/verify.h"
 
 namespace fm::cli {
+namespace {
+
+// A Bulk Data client for the full check, wired like the migration's: the
+// counting transport without the retry wrapper (the protocol makes its own
+// retry decisions), status and file URLs only on the server's own origin or
+// security.allowed_origins, the server's credentials only for its own origin.
+std::unique_ptr<fhir::BulkExportClient> ExportClientFor(App& app, fhir::Client& server,
+                                                        auth::AuthHeaderFn auth,
+                                                        const fhir::NoteHook& note) {
+  const auto& bulk = app.config.migration.bulk;
+  fhir::PollOptions poll;
+  poll.initial_interval = bulk.poll_interval;
+  poll.max_interval = bulk.max_poll_interval;
+  poll.max_retry_after = bulk.max_poll_interval;
+  auto client = std::make_unique<fhir::BulkExportClient>(server.name(), server.base_url(),
+                                                         *app.counting, *app.clock, poll, note,
+                                                         std::move(auth));
+  client->SetUrlGuard([&app, &server](const std::string& what, const std::string& url) {
+    return auth::CheckAllowedOrigin(server.name() + " " + what, url, server.base_url(),
+                                    app.config.allowed_origins);
+  });
+  return client;
+}
+
+}  // namespace
 
 int CmdVerify(const Context& ctx, const VerifyFlags& flags) {
   auto config = LoadConfigOrReport(ctx.sources);
@@ -28,6 +57,29 @@ int CmdVerify(const Context& ctx, const VerifyFlags& flags) {
   request.history = c.verify.history;
   request.page_size = c.verify.page_size;
   request.spill_dir = c.verify.spill_dir;
+  request.full_via = c.verify.full_via;
+  // The full check's $export takes the kick-off style and bound of bulk.*;
+  // it always exports at system level, without _typeFilter or
+  // includeAssociatedData, which would change what is compared.
+  const auto& bulk = c.migration.bulk;
+  request.export_read.request.post = bulk.post;
+  request.export_read.request.upper_bound_param = bulk.upper_bound_param;
+  request.export_read.request.upper_bound_inclusive = bulk.upper_bound_inclusive;
+  request.export_read.max_download_attempts = bulk.max_download_attempts;
+  request.export_read.retry_backoff = bulk.poll_interval;
+  request.export_read.max_backoff = bulk.max_poll_interval;
+  Log log(c.log_format, c.log_level);
+  request.note = [&log](const std::string& level, const std::string& message) {
+    log.Write(level == "warn" ? LogLevel::kWarn : LogLevel::kInfo, "verify: " + message);
+  };
+  verify::ExportClients exports;
+  std::unique_ptr<fhir::BulkExportClient> source_export, destination_export;
+  if (request.full && request.full_via != verify::FullVia::kSearch) {
+    source_export = ExportClientFor(*app, *app->source, SourceAuthHeader(*app), request.note);
+    destination_export =
+        ExportClientFor(*app, *app->destination, DestinationAuthHeader(*app), request.note);
+    exports = {source_export.get(), destination_export.get()};
+  }
 
   // A report without a state file is still a report: the store is optional.
   bool have_store = OpenStore(*app, false).ok();
@@ -52,7 +104,7 @@ int CmdVerify(const Context& ctx, const VerifyFlags& flags) {
     }
   }
 
-  auto report = verify::Verify(*app->source, *app->destination, request);
+  auto report = verify::Verify(*app->source, *app->destination, request, exports);
   if (!report.ok()) return Report("verify", report.error());
   if (have_store) {
     if (auto s = verify::RecordChecks(*app->store, *report, app->clock->Now()); !s.ok()) {

@@ -12,6 +12,7 @@
 #include "http/retry.h"
 #include "http/transport.h"
 #include "migrate/options.h"
+#include "verify/full.h"
 
 namespace fm::cli {
 
@@ -27,6 +28,7 @@ struct VerifyConfig {
   bool history = false;
   int page_size = 1000;
   std::string spill_dir;
+  verify::FullVia full_via = verify::FullVia::kAuto;  // how --full reads each side
 };
 
 struct Config {

@@ -533,6 +533,14 @@ const std::vector<Key>& Keys() {
                   {"verify.spill_dir", "",
                    "directory of the full check's temporary file; empty = $TMPDIR or /tmp",
                    StringField([](Config& c, const std::string& v) { c.verify.spill_dir = v; })},
+                  {"verify.full_via", "auto",
+                   "how the full check reads each side: auto ($export where the server advertises "
+                   "system $export, else search paging), export ($export even when not "
+                   "advertised) or search; a failed $export falls back to search",
+                   [](Config& c, const std::string& v) -> Status {
+                     FM_ASSIGN_OR_RETURN(c.verify.full_via, verify::ParseFullVia(v));
+                     return base::Ok();
+                   }},
               };
   static const std::vector<Key> all = [] {
     std::vector<Key> out = keys;

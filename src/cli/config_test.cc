@@ -86,6 +86,21 @@ TEST(ConfigTest, ABadValueNamesTheKeyAndTheProblem) {
   EXPECT_NE(c.error().message.find("fortnights"), std::string::npos) << c.error().message;
 }
 
+TEST(ConfigTest, VerifyFullViaDefaultsToAutoAndTakesOnlyItsThreeValues) {
+  auto c = LoadConfig(Sources(std::nullopt, kUrls));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->verify.full_via, verify::FullVia::kAuto);
+  auto o = kUrls;
+  o.push_back("verify.full_via=search");
+  c = LoadConfig(Sources(std::nullopt, o));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->verify.full_via, verify::FullVia::kSearch);
+  o.back() = "verify.full_via=bulk";
+  c = LoadConfig(Sources(std::nullopt, o));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("verify.full_via"), std::string::npos) << c.error().message;
+}
+
 TEST(ConfigTest, MissingUrlsAreReported) {
   auto c = LoadConfig(Sources(std::nullopt));
   ASSERT_FALSE(c.ok());

@@ -138,6 +138,8 @@ class BulkExportClient {
   bool MaySendAuthorization(const std::string& url, bool requires_access_token) const;
 
   const std::string& base_url() const { return base_url_; }
+  // The clock its waits sleep on; a caller retrying around it uses the same.
+  env::Clock& clock() const { return clock_; }
 
  private:
   void Note(const std::string& level, const std::string& message) const;

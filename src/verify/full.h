@@ -1,6 +1,9 @@
 // Full check: every resource on both sides, reduced to (type, id, SHA-256 of
 // canonical JSON without the ignore list), spilled to a temporary SQLite file
 // and joined there, so memory stays bounded however many resources exist.
+// Each side is read by a Bulk Data $export where it offers one (or by
+// configuration), else by keyset search paging; the two readers produce the
+// same rows, so either side may use either.
 #pragma once
 
 #include <cstdint>
@@ -11,16 +14,38 @@
 
 #include "base/result.h"
 #include "base/time.h"
+#include "fhir/bulk_export.h"
 #include "fhir/client.h"
+#include "verify/export_reader.h"
 
 namespace fm::verify {
 
+// How the full check reads a side (config key verify.full_via).
+enum class FullVia {
+  kAuto,    // $export when the CapabilityStatement advertises system $export, else search
+  kExport,  // $export even when not advertised
+  kSearch,  // search paging only
+};
+// "auto" | "export" | "search"; kInvalidData otherwise.
+base::Result<FullVia> ParseFullVia(const std::string& text);
+
 struct FullOptions {
   std::vector<std::string> ignore;
-  std::optional<base::Instant> before;  // only lastUpdated < before
-  int page_size = 1000;
+  std::optional<base::Instant> before;  // source only: lastUpdated < before
+  int page_size = 1000;                 // search paging
   std::string spill_dir;                // "" = $TMPDIR or /tmp
   size_t max_listed = 1000;             // ids kept per category for the report
+  FullVia via = FullVia::kAuto;
+  // $export reads; `before` is set per side from the field above. A failed
+  // export falls back to search (with a note), except when cancelled.
+  ExportReadOptions export_read;
+  fhir::NoteHook note;                  // which reader each side used, fallbacks
+};
+
+// One server as the full check reads it.
+struct FullSide {
+  fhir::Client& client;
+  fhir::BulkExportClient* bulk = nullptr;  // null: search only
 };
 
 struct FullType {
@@ -36,6 +61,8 @@ struct FullResult {
   std::vector<FullType> types;          // in the order asked
   // "Type/id", sorted; at most max_listed each (the counts are exact).
   std::vector<std::string> missing, extra, different;
+  std::string source_read = "search";   // "export" or "search": how each side was read
+  std::string destination_read = "search";
   bool passed() const;
 };
 
@@ -43,7 +70,7 @@ struct FullResult {
 // listed ones), after both sides were read; used by --fix-deletes.
 using ExtraVisitor = std::function<base::Status(const std::string& type, const std::string& id)>;
 
-base::Result<FullResult> FullCheck(fhir::Client& source, fhir::Client& destination,
+base::Result<FullResult> FullCheck(const FullSide& source, const FullSide& destination,
                                    const std::vector<std::string>& types,
                                    const FullOptions& options,
                                    const ExtraVisitor& on_extra = nullptr);

@@ -55,9 +55,14 @@ base::Result<std::unique_ptr<HashSpill>> HashSpill::Create(const std::string& di
   spill->impl_ = std::make_unique<Impl>();
   Impl& impl = *spill->impl_;
   if (sqlite3_open(pattern.c_str(), &impl.db) != SQLITE_OK) return SqlError(impl.db, "open");
-  // Throw-away data: no journal, no fsync, a bounded page cache (16 MB).
+  // Throw-away data: no journal, no fsync. The page cache is the only part of
+  // the full check whose memory follows the number of resources (it fills up
+  // to its cap as the file grows), so the cap is small: 2 MB keeps the
+  // interior pages of the key b-tree hot; leaf pages come from the OS page
+  // cache. The report's queries walk the primary key in order (no temporary
+  // b-tree, no sort), so they need no more.
   FM_TRY_STATUS(impl.Exec(
-      "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000;"
+      "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2000;"
       "PRAGMA temp_store=FILE;"
       "CREATE TABLE h (side INTEGER NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,"
       " hash TEXT NOT NULL, PRIMARY KEY (side, type, id)) WITHOUT ROWID;"));
@@ -98,6 +103,33 @@ base::Status HashSpill::Flush() {
   if (!impl.in_tx) return base::Ok();
   impl.in_tx = false;
   return impl.Exec("COMMIT");
+}
+
+base::Status HashSpill::Clear(Side side) {
+  FM_TRY_STATUS(Flush());
+  std::string sql = "DELETE FROM h WHERE side = " + std::to_string(static_cast<int>(side));
+  return impl_->Exec(sql.c_str());
+}
+
+base::Result<std::map<std::string, int64_t>> HashSpill::CountByType(Side side) {
+  FM_TRY_STATUS(Flush());
+  sqlite3_stmt* stmt = nullptr;
+  // Walks the primary key (side, type, id) in order: no temporary b-tree.
+  if (sqlite3_prepare_v2(impl_->db, "SELECT type, count(*) FROM h WHERE side = ? GROUP BY type", -1,
+                         &stmt, nullptr) != SQLITE_OK) {
+    return SqlError(impl_->db, "prepare");
+  }
+  sqlite3_bind_int(stmt, 1, static_cast<int>(side));
+  std::map<std::string, int64_t> counts;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const char* type = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    counts[type] = sqlite3_column_int64(stmt, 1);
+  }
+  base::Status status = rc == SQLITE_DONE ? base::Ok() : base::Status(SqlError(impl_->db, "count"));
+  sqlite3_finalize(stmt);
+  FM_TRY_STATUS(std::move(status));
+  return counts;
 }
 
 base::Status HashSpill::ForEach(Kind kind, const RowVisitor& visit) {

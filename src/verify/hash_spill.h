@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -24,9 +25,16 @@ class HashSpill {
   HashSpill& operator=(const HashSpill&) = delete;
 
   // Rows are written in transactions of a few thousand; Flush commits the rest.
+  // Adding a (side, type, id) again replaces its row: a resource delivered
+  // twice (a resent export file, a search page read again) is one row.
   base::Status Add(Side side, const std::string& type, const std::string& id,
                    const std::string& hash);
   base::Status Flush();
+  // Drops every row of one side (a read that failed half-way starts over).
+  base::Status Clear(Side side);
+  // Rows of one side per type; the full check's counts come from here, so
+  // they count each resource once however often it was delivered.
+  base::Result<std::map<std::string, int64_t>> CountByType(Side side);
 
   enum class Kind { kMissing, kExtra, kDifferent };
   // Every (type, id) in the category, ordered by type then id.

@@ -54,7 +54,9 @@ Json FullValue(const FullResult& r, const std::optional<FixDeletes>& fix) {
     types.push_back({{"type", t.type}, {"source", t.source}, {"destination", t.destination},
                      {"missing", t.missing}, {"extra", t.extra}, {"different", t.different}});
   }
-  Json out = {{"types", types}, {"missing", r.missing}, {"extra", r.extra},
+  Json out = {{"types", types},
+              {"read", {{"source", r.source_read}, {"destination", r.destination_read}}},
+              {"missing", r.missing}, {"extra", r.extra},
               {"different", r.different}, {"passed", r.passed()}};
   if (fix) {
     out["fix_deletes"] = {{"applied", fix->applied}, {"found", fix->found},
@@ -122,7 +124,7 @@ std::vector<std::string> VerifyReport::Problems() const {
 }
 
 base::Result<VerifyReport> Verify(fhir::Client& source, fhir::Client& destination,
-                                  const VerifyRequest& request) {
+                                  const VerifyRequest& request, const ExportClients& exports) {
   VerifyReport report;
   report.before = request.before;
   bool run_surface = request.surface || (!request.deep && !request.full);
@@ -153,6 +155,9 @@ base::Result<VerifyReport> Verify(fhir::Client& source, fhir::Client& destinatio
     o.page_size = request.page_size;
     o.spill_dir = request.spill_dir;
     o.max_listed = request.max_listed;
+    o.via = request.full_via;
+    o.export_read = request.export_read;
+    o.note = request.note;
     ExtraVisitor on_extra;
     if (request.fix_deletes) {
       report.fix.emplace();
@@ -168,7 +173,9 @@ base::Result<VerifyReport> Verify(fhir::Client& source, fhir::Client& destinatio
         return base::Ok();
       };
     }
-    FM_ASSIGN_OR_RETURN(report.full, FullCheck(source, destination, types, o, on_extra));
+    FM_ASSIGN_OR_RETURN(report.full, FullCheck(FullSide{source, exports.source},
+                                               FullSide{destination, exports.destination}, types,
+                                               o, on_extra));
   }
   return report;
 }
@@ -244,6 +251,7 @@ std::string ReportText(const VerifyReport& report) {
                   static_cast<long long>(t.missing), static_cast<long long>(t.extra),
                   static_cast<long long>(t.different));
     }
+    out += "read by: source " + f.source_read + ", destination " + f.destination_read + "\n";
     for (const auto& id : f.missing) out += "  missing on destination: " + id + "\n";
     for (const auto& id : f.extra) out += "  extra on destination:   " + id + "\n";
     for (const auto& id : f.different) out += "  different content:      " + id + "\n";

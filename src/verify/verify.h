@@ -35,6 +35,16 @@ struct VerifyRequest {
   int page_size = 1000;
   std::string spill_dir;
   size_t max_listed = 1000;
+  FullVia full_via = FullVia::kAuto;    // how the full check reads each side
+  ExportReadOptions export_read;        // full check by $export (`before` is set per side)
+  fhir::NoteHook note;                  // progress notes (which reader, fallbacks) for the log
+};
+
+// The Bulk Data clients the full check may read each server with (null: by
+// search only).
+struct ExportClients {
+  fhir::BulkExportClient* source = nullptr;
+  fhir::BulkExportClient* destination = nullptr;
 };
 
 struct FixDeletes {
@@ -58,7 +68,7 @@ struct VerifyReport {
 // Runs the checks. Errors (unreachable server, bad page) abort; differences
 // are results, not errors.
 base::Result<VerifyReport> Verify(fhir::Client& source, fhir::Client& destination,
-                                  const VerifyRequest& request);
+                                  const VerifyRequest& request, const ExportClients& exports = {});
 
 // JSON summaries, one per check kind that ran ("surface", "deep", "full").
 std::string SurfaceJson(const SurfaceResult& r);

@@ -20,11 +20,24 @@ class VerifyTest : public ::testing::Test {
   std::string dir = TempDir("fm_verify");
   std::string state = dir + "/state.db";
 
+  std::vector<std::string> overrides;  // -o key=value for every run
+
   RunResult Verify(const std::vector<std::string>& args) {
     std::vector<std::string> a = {"verify"};
     a.insert(a.end(), args.begin(), args.end());
-    return RunMigrate(a, source, destination, state);
+    return RunMigrate(a, source, destination, state, overrides);
   }
+
+  // The same generated data on both sides, then on the destination: the first
+  // Observation never loaded, a changed scalar (gender) and a changed element
+  // of a nested array (name[0].given[0]) on two Patients, an extra Patient.
+  struct Planted {
+    std::string missing_id, scalar_id, nested_id;
+    std::string old_gender, new_gender, old_given;
+  };
+  Planted PlantDifferences();
+  // The full check's JSON report names exactly the planted differences.
+  void ExpectExactly(const json& full, const Planted& p);
 };
 
 std::vector<json> Lines(const std::string& ndjson) {
@@ -60,49 +73,46 @@ TEST_F(VerifyTest, EqualServersPassEveryCheck) {
   EXPECT_TRUE(j["passed"].get<bool>());
 }
 
-TEST_F(VerifyTest, EveryPlantedDifferenceIsReportedExactlyAndNothingElse) {
+VerifyTest::Planted VerifyTest::PlantDifferences() {
   auto resources = Lines(Generate(400, 22, "2022-01-01", "2023-01-01"));
   source.LoadNdjson(Ndjson(resources));
-  // Missing on the destination: the first Observation is never loaded there.
-  std::string missing_id, scalar_id, nested_id;
+  Planted p;
   json scalar, nested;
   std::vector<json> dest;
   for (const auto& r : resources) {
     std::string type = r["resourceType"];
-    if (type == "Observation" && missing_id.empty()) {
-      missing_id = r["id"];
+    if (type == "Observation" && p.missing_id.empty()) {
+      p.missing_id = r["id"];
       continue;
     }
-    if (type == "Patient" && scalar_id.empty()) {
-      scalar_id = r["id"], scalar = r;
-    } else if (type == "Patient" && nested_id.empty()) {
-      nested_id = r["id"], nested = r;
+    if (type == "Patient" && p.scalar_id.empty()) {
+      p.scalar_id = r["id"], scalar = r;
+    } else if (type == "Patient" && p.nested_id.empty()) {
+      p.nested_id = r["id"], nested = r;
     }
     dest.push_back(r);
   }
-  ASSERT_FALSE(missing_id.empty());
-  ASSERT_FALSE(nested_id.empty());
+  EXPECT_FALSE(p.missing_id.empty());
+  EXPECT_FALSE(p.nested_id.empty());
   destination.LoadNdjson(Ndjson(dest));
-  // A changed scalar, a changed element inside a nested array, an extra resource.
-  std::string old_gender = scalar["gender"];
-  std::string new_gender = old_gender == "male" ? "female" : "male";
-  scalar["gender"] = new_gender;
-  ASSERT_LT(destination.Put("/Patient/" + scalar_id, scalar.dump()).status, 300);
-  std::string old_given = nested["name"][0]["given"][0];
+  p.old_gender = scalar["gender"];
+  p.new_gender = p.old_gender == "male" ? "female" : "male";
+  scalar["gender"] = p.new_gender;
+  EXPECT_LT(destination.Put("/Patient/" + p.scalar_id, scalar.dump()).status, 300);
+  p.old_given = nested["name"][0]["given"][0];
   nested["name"][0]["given"][0] = "Changed";
-  ASSERT_LT(destination.Put("/Patient/" + nested_id, nested.dump()).status, 300);
+  EXPECT_LT(destination.Put("/Patient/" + p.nested_id, nested.dump()).status, 300);
   json extra = scalar;
   extra["id"] = "verify-extra-1";
   extra.erase("meta");
-  ASSERT_LT(destination.Put("/Patient/verify-extra-1", extra.dump()).status, 300);
+  EXPECT_LT(destination.Put("/Patient/verify-extra-1", extra.dump()).status, 300);
+  return p;
+}
 
-  // Full check.
-  auto full = Verify({"--full", "--json"});
-  EXPECT_EQ(full.exit_code, 6) << full.err;
-  auto f = json::parse(full.out)["full"];
-  EXPECT_EQ(f["missing"], json::array({"Observation/" + missing_id}));
+void VerifyTest::ExpectExactly(const json& f, const Planted& p) {
+  EXPECT_EQ(f["missing"], json::array({"Observation/" + p.missing_id}));
   EXPECT_EQ(f["extra"], json::array({"Patient/verify-extra-1"}));
-  std::vector<std::string> different = {"Patient/" + scalar_id, "Patient/" + nested_id};
+  std::vector<std::string> different = {"Patient/" + p.scalar_id, "Patient/" + p.nested_id};
   std::sort(different.begin(), different.end());
   EXPECT_EQ(f["different"], json(different));
   for (const auto& t : f["types"]) {
@@ -110,9 +120,32 @@ TEST_F(VerifyTest, EveryPlantedDifferenceIsReportedExactlyAndNothingElse) {
     EXPECT_EQ(t["missing"], type == "Observation" ? 1 : 0) << type;
     EXPECT_EQ(t["extra"], type == "Patient" ? 1 : 0) << type;
     EXPECT_EQ(t["different"], type == "Patient" ? 2 : 0) << type;
+    EXPECT_EQ(t["destination"].get<int64_t>() - t["source"].get<int64_t>(),
+              type == "Observation" ? -1 : type == "Patient" ? 1 : 0)
+        << type;
   }
+}
+
+TEST_F(VerifyTest, EveryPlantedDifferenceIsReportedExactlyAndNothingElse) {
+  // Both servers offer $export; this test keeps the full check on search paging.
+  overrides = {"verify.full_via=search"};
+  Planted p = PlantDifferences();
+  const std::string& missing_id = p.missing_id;
+  const std::string& scalar_id = p.scalar_id;
+  const std::string& nested_id = p.nested_id;
+  const std::string& old_gender = p.old_gender;
+  const std::string& new_gender = p.new_gender;
+  const std::string& old_given = p.old_given;
+
+  // Full check.
+  auto full = Verify({"--full", "--json"});
+  EXPECT_EQ(full.exit_code, 6) << full.err;
+  auto f = json::parse(full.out)["full"];
+  ExpectExactly(f, p);
+  EXPECT_EQ(f["read"], json({{"source", "search"}, {"destination", "search"}}));
   EXPECT_NE(full.err.find("Observation/" + missing_id), std::string::npos) << full.err;
   EXPECT_NE(full.err.find("Patient/verify-extra-1"), std::string::npos) << full.err;
+  EXPECT_EQ(json::parse(source.Stats())["exportKickoffs"], 0);
 
   // Deep check over a sample that covers every resource.
   auto deep = Verify({"--deep", "100000", "--json"});
@@ -170,6 +203,39 @@ TEST_F(VerifyTest, EveryPlantedDifferenceIsReportedExactlyAndNothingElse) {
   EXPECT_TRUE(a["extra"].empty()) << a.dump();
   EXPECT_EQ(a["missing"].size(), 1u);
   EXPECT_EQ(a["different"].size(), 2u);
+}
+
+TEST_F(VerifyTest, FullCheckUsesExportWhereOfferedAndReportsEveryPlantedDifferenceExactly) {
+  Planted p = PlantDifferences();
+  for (FhirServer* s : {&source, &destination}) s->SetFaults(R"({"retryAfterSeconds":0})");
+  auto full = Verify({"--full", "--json"});
+  EXPECT_EQ(full.exit_code, 6) << full.err;
+  auto f = json::parse(full.out)["full"];
+  ExpectExactly(f, p);
+  EXPECT_EQ(f["read"], json({{"source", "export"}, {"destination", "export"}})) << full.err;
+  for (FhirServer* s : {&source, &destination}) {
+    auto stats = json::parse(s->Stats());
+    EXPECT_EQ(stats["exportKickoffs"], 1) << stats.dump();
+    EXPECT_EQ(stats["requests"].value("DELETE $export-status", 0), 1) << stats.dump();
+  }
+  EXPECT_NE(full.err.find("source: read by $export"), std::string::npos) << full.err;
+}
+
+TEST_F(VerifyTest, FullCheckMixesExportAndSearchWhenOneSideCannotExport) {
+  // The destination's $export wants a token fhir-migrate does not have: its
+  // side falls back to search, the source's stays on $export.
+  Planted p = PlantDifferences();
+  source.SetFaults(R"({"retryAfterSeconds":0})");
+  destination.SetFaults(R"({"retryAfterSeconds":0,"exportRequiresToken":true})");
+  auto full = Verify({"--full", "--json"});
+  EXPECT_EQ(full.exit_code, 6) << full.err;
+  auto f = json::parse(full.out)["full"];
+  ExpectExactly(f, p);
+  EXPECT_EQ(f["read"], json({{"source", "export"}, {"destination", "search"}})) << full.err;
+  EXPECT_EQ(json::parse(destination.Stats())["exportKickoffs"], 1);
+  EXPECT_NE(full.err.find("destination: the full check's $export failed"), std::string::npos)
+      << full.err;
+  EXPECT_NE(full.err.find("reading by search instead"), std::string::npos) << full.err;
 }
 
 TEST_F(VerifyTest, ApplyWithoutFixDeletesIsAUsageError) {
