@@ -53,6 +53,16 @@ int64_t FakeFhirServer::requests() const {
   return requests_;
 }
 
+void FakeFhirServer::SetApplyBatchesReversed(bool reversed) {
+  std::lock_guard lock(mu_);
+  batches_reversed_ = reversed;
+}
+
+std::vector<std::string> FakeFhirServer::WriteLog() const {
+  std::lock_guard lock(mu_);
+  return write_log_;
+}
+
 void FakeFhirServer::StoreLocked(const std::string& text, bool keep_meta) {
   json r = json::parse(text);
   std::string type = r.at("resourceType");
@@ -195,6 +205,7 @@ base::Result<http::Response> FakeFhirServer::Handle(const http::Request& request
       return r;
     }
     if (request.method == "DELETE") {
+      write_log_.push_back("DELETE " + type + "/" + id);
       if (data_[type].erase(id)) tombstones_.push_back({type, id, base::ToEpochMillis(clock_.Now())});
       return JsonResponse(200, {{"resourceType", "OperationOutcome"}, {"issue", json::array()}});
     }
@@ -211,6 +222,11 @@ std::pair<int, std::string> FakeFhirServer::PutLocked(const std::string& type,
     return {400, "Incorrect resource ID"};
   }
   bool existed = data_[type].count(id) > 0;
+  std::string sent_version;
+  if (auto m = r.find("meta"); m != r.end() && m->is_object()) {
+    sent_version = m->value("versionId", "");
+  }
+  write_log_.push_back("PUT " + type + "/" + id + " " + sent_version);
   StoreLocked(body, false);
   return {existed ? 200 : 201, data_[type][id].json};
 }
@@ -259,8 +275,11 @@ http::Response FakeFhirServer::Batch(const std::string& body) {
   if (b.is_discarded() || b.value("resourceType", "") != "Bundle") {
     return Outcome(400, "not a Bundle");
   }
-  json entries = json::array();
-  for (const auto& e : b["entry"]) {
+  const json& in = b["entry"];
+  std::vector<json> responses(in.size());
+  for (size_t k = 0; k < in.size(); ++k) {
+    size_t i = batches_reversed_ ? in.size() - 1 - k : k;
+    const json& e = in[i];
     std::string method = e["request"]["method"];
     std::string url = e["request"]["url"];
     auto slash = url.find('/');
@@ -275,13 +294,16 @@ http::Response FakeFhirServer::Batch(const std::string& body) {
                                            {"diagnostics", text}}}}};
       }
     } else if (method == "DELETE") {
+      write_log_.push_back("DELETE " + type + "/" + id);
       bool existed = data_[type].erase(id) > 0;
       response["status"] = existed ? "200 OK" : "404 Not Found";
     } else {
       response["status"] = "400 Bad Request";
     }
-    entries.push_back({{"response", response}});
+    responses[i] = {{"response", response}};
   }
+  json entries = json::array();
+  for (auto& r : responses) entries.push_back(std::move(r));
   return JsonResponse(200, {{"resourceType", "Bundle"}, {"type", "batch-response"},
                             {"entry", entries}});
 }

@@ -43,6 +43,13 @@ class FakeFhirServer {
   void SetOverride(Override o);
   int64_t requests() const;
 
+  // The entries of a batch are independent and a server may apply them in any
+  // order; reversed, a test sees what a loader that relies on the order does.
+  void SetApplyBatchesReversed(bool reversed);
+  // Every write applied through PUT, DELETE or a batch, in the order applied:
+  // "PUT Patient/p1 3" (the versionId of the body as sent), "DELETE Patient/p1".
+  std::vector<std::string> WriteLog() const;
+
  private:
   struct Stored {
     std::string json;  // compact
@@ -67,6 +74,8 @@ class FakeFhirServer {
   std::vector<Tombstone> tombstones_;  // oldest first
   Override override_;
   int64_t requests_ = 0;
+  bool batches_reversed_ = false;
+  std::vector<std::string> write_log_;
 };
 
 }  // namespace fm::testing
