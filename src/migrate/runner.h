@@ -33,6 +33,13 @@ struct RunSummary {
 // Error message prefix of a halted migration (the CLI maps it to its exit code).
 inline constexpr const char* kHaltedPrefix = "migration is halted";
 
+// Whether windows load strictly one at a time, oldest first: bulk export with
+// includeAssociatedData=_history loaded by REST, where versions of one
+// resource span windows and a window loaded after a later one (a retry, a
+// window in flight beside it) would make an older version current. A failed
+// window then holds back the windows after it until it is loaded.
+bool LoadsWindowsInOrder(const MigrationOptions& options);
+
 class Runner {
  public:
   Runner(const MigrationOptions& options, store::StateStore& store, Planner& planner,

@@ -126,5 +126,46 @@ TEST(RunnerTest, RejectedResourcesAreCountedAndDoNotBlockTheWatermark) {
   EXPECT_EQ(w.store->GetMigration()->watermark, w.clock.Now() - w.options.plan.safety_lag);
 }
 
+// With bulk _history, versions of one resource span windows: had the windows
+// after a failed one loaded while it waited for its retry, the retry would
+// have sent older versions last.
+TEST(RunnerTest, WithBulkHistoryAFailedWindowHoldsBackTheLaterOnes) {
+  World w;
+  SeedYears(w, 30);
+  w.options.extract = ExtractMode::kBulk;
+  w.options.bulk.include_associated_data = {"_history", "_deleted"};
+  w.options.run.windows_in_flight = 3;
+  ASSERT_TRUE(LoadsWindowsInOrder(w.options));
+  bool broken = true;  // the first page of the first 2021 window fails once
+  w.src.SetOverride([&](const http::Request& r) -> std::optional<http::Response> {
+    if (broken && r.url.find("ge2021") != std::string::npos &&
+        r.url.find("_summary") == std::string::npos) {
+      broken = false;
+      http::Response bad;
+      bad.status = 200;
+      bad.body = "not json";
+      return bad;
+    }
+    return std::nullopt;
+  });
+  auto summary = w.MakeEngine()->runner.RunOnce();
+  ASSERT_TRUE(summary.ok()) << summary.error().ToString();
+  EXPECT_EQ(summary->window_failures, 1);
+  w.ExpectDestinationEqualsSource();
+  auto windows = *w.store->ListWindows();
+  const store::Window* failed = nullptr;
+  for (const auto& win : windows) {
+    if (win.attempts > 0) failed = &win;
+  }
+  ASSERT_NE(failed, nullptr);
+  for (const auto& win : windows) {
+    EXPECT_EQ(win.status, store::WindowStatus::kLoaded);
+    if (win.since > failed->since && win.resources_extracted > 0) {  // not planned empty
+      EXPECT_GE(win.updated_at, failed->updated_at) << "window #" << win.id << " loaded before #"
+                                                    << failed->id << " was retried";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fm::migrate
