@@ -37,6 +37,7 @@ export const SWITCHES = {
   truncateFile: 'count',
   ignoreUpperBound: 'boolean',
   upperBoundInclusive: 'boolean',
+  historyNewestFirst: 'boolean',
   maxLinesPerFile: 'count',
   retryAfterSeconds: 'count',
   exportRequiresToken: 'boolean',

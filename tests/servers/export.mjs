@@ -239,6 +239,8 @@ export class ExportManager {
         }
       }
       if (assoc.size) items.sort(cmpEntry);
+      // Some servers list history newest first; the Bulk Data IG sets no order.
+      if (assoc.has('_history') && f.historyNewestFirst) items.reverse();
       if (items.length) outputs.push([type, items.map((e) => e.res)]);
     }
     const deleted = [];

@@ -130,6 +130,8 @@
 //   maxLinesPerFile: N      lines per export file (default 1000)
 //   ignoreUpperBound: true  ignore _till/_until
 //   upperBoundInclusive: true  _till/_until are le (inclusive) instead of lt
+//   historyNewestFirst: true  with includeAssociatedData=_history, each type's versions are listed
+//                           newest first (default: oldest first, by lastUpdated then id)
 //   exportRequiresToken: true  kick-off, status and files need "Authorization: Bearer <accessToken>"
 //                           (401 otherwise); manifest requiresAccessToken: true
 //   accessToken: "s"        token for exportRequiresToken (default "test-token")

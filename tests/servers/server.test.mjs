@@ -407,6 +407,19 @@ describe('$export', () => {
     assert.equal(m.deleted.length, 0);
   });
 
+  test('historyNewestFirst lists each type\'s versions newest first', async () => {
+    await request('PUT', '/Patient/p1', { body: { resourceType: 'Patient', id: 'p1', active: true } });
+    const times = async () => {
+      const { manifest } = await exportManifest('/$export?_type=Patient&includeAssociatedData=_history');
+      return (await ndjsonOf(manifest.output[0].url)).map((r) => Date.parse(r.meta.lastUpdated));
+    };
+    const oldest = await times();
+    assert.deepEqual(oldest, [...oldest].sort((a, b) => a - b));
+    await faults({ historyNewestFirst: true });
+    const newest = await times();
+    assert.deepEqual(newest, [...oldest].reverse());
+  });
+
   test('Patient and Group level; POST Parameters kick-off; _typeFilter warning', async () => {
     await load([O('stray', '2020-01-01T00:00:00Z', 'nobody')]);
     let m = (await exportManifest('/Patient/$export')).manifest;
