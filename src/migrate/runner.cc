@@ -196,6 +196,9 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
     if (!applied.ok()) totals = applied.error();
   }
   if (!totals.ok()) {
+    // The extractor and the window loader record their own state on the
+    // window (an export forgotten so the retry exports again): build on it.
+    if (auto fresh = store_.GetWindow(w.id); fresh.ok()) w = *fresh;
     if (totals.error().kind == base::ErrorKind::kCancelled) {
       // Stopped by the operator: not a failure; the window starts over next run.
       w.status = store::WindowStatus::kPlanned;

@@ -126,6 +126,40 @@ TEST(RunnerTest, RejectedResourcesAreCountedAndDoNotBlockTheWatermark) {
   EXPECT_EQ(w.store->GetMigration()->watermark, w.clock.Now() - w.options.plan.safety_lag);
 }
 
+// The $import loader forgets a passthrough window's export when its import
+// failed, so that the retry exports again for new URLs. Recording the failure
+// from the runner's stale copy of the window once wrote the export back, and
+// the retry "loaded" a window that no longer had files: 0 of 0.
+TEST(RunnerTest, AFailedWindowKeepsWhatItsLoaderRecordedOnIt) {
+  World w;
+  SeedYears(w, 6);
+  w.options.load = LoadMode::kImport;
+  w.options.run.max_attempts = 1;
+  struct ForgettingLoader : WindowLoader {
+    store::StateStore* store = nullptr;
+    base::Result<LoadTotals> LoadWindow(const store::Window& window) override {
+      store::Window fresh = *store->GetWindow(window.id);
+      fresh.export_url.clear();
+      fresh.manifest_json = "forgotten";
+      EXPECT_TRUE(store->UpdateWindow(fresh).ok());
+      return base::MakeError(base::ErrorKind::kInvalidData, "import fell short");
+    }
+  } loader;
+  loader.store = w.store.get();
+  auto e = w.MakeEngine();
+  e->runner.SetWindowLoader(&loader);
+  EXPECT_FALSE(e->runner.RunOnce().ok());  // halted
+  int failed = 0;
+  for (const auto& win : *w.store->ListWindows()) {
+    if (win.status != store::WindowStatus::kFailed) continue;
+    ++failed;
+    EXPECT_EQ(win.manifest_json, "forgotten");
+    EXPECT_EQ(win.attempts, 1);
+    EXPECT_NE(win.last_error.find("fell short"), std::string::npos) << win.last_error;
+  }
+  EXPECT_EQ(failed, 1);
+}
+
 // With bulk _history, versions of one resource span windows: had the windows
 // after a failed one loaded while it waited for its retry, the retry would
 // have sent older versions last.

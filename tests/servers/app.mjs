@@ -48,6 +48,8 @@ export const SWITCHES = {
   importTransient500: 'count',
   slowImportPolls: 'count',
   importPolls: 'count',
+  importDrop: 'count',
+  importFailJob: 'count',
   searchPage500: 'count',
   search429: 'count',
   badJsonSearchPage: 'count',

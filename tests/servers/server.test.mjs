@@ -586,6 +586,24 @@ describe('$import', () => {
     assert.equal(status.status, 400);
     assert.match(status.json.issue[0].diagnostics, /404/);
   });
+
+  test('importDrop loses resources silently; importFailJob fails the job; a payload maps to one job', async () => {
+    await faults({ importDrop: 2 });
+    const body = importBody([['Patient', `${files.url}/versions.ndjson`]]);
+    let { status } = await runImport(body);
+    assert.equal(status.status, 200);
+    assert.equal(status.json.output[0].count, 3, 'two of five dropped');
+    assert.deepEqual(status.json.error, [], 'and not reported');
+    await faults({ importFailJob: 1 });
+    ({ status } = await runImport(importBody([['Patient', `${files.url}/versions.ndjson`]], 'InitialLoad')));
+    assert.equal(status.status, 400);
+    assert.match(status.json.issue[0].diagnostics, /importFailJob/);
+    // The same payload again returns the same (finished) job, as a server that
+    // deduplicates job definitions does.
+    await faults({});
+    ({ status } = await runImport(body));
+    assert.equal(status.json.output[0].count, 3);
+  });
 });
 
 describe('$admin', () => {
