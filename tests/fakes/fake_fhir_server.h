@@ -61,7 +61,11 @@ class FakeFhirServer {
   http::Response History(const std::string& type, const std::string& query);
   std::pair<int, std::string> PutLocked(const std::string& type, const std::string& id,
                                         const std::string& body);
+  struct Parsed;  // a resource parsed once (nlohmann::json), defined in the .cc
+  std::pair<int, std::string> PutLocked(const std::string& type, const std::string& id,
+                                        Parsed resource);
   void StoreLocked(const std::string& json, bool keep_meta);
+  void StoreLocked(Parsed resource, bool keep_meta);
 
   std::string base_url_;
   env::Clock& clock_;
