@@ -57,16 +57,12 @@ class RestLoadSession : public LoadSession {
     size_t lanes = static_cast<size_t>(std::max(1, options_.concurrency));
     size_t per_lane = std::max<size_t>(1, (options_.queue_bundles + lanes - 1) / lanes);
     for (size_t i = 0; i < lanes; ++i) lanes_.push_back(std::make_unique<Lane>(per_lane));
-    for (auto& lane : lanes_) {
-      lane->current.reserve(static_cast<size_t>(options_.batch_size));
-      lane->worker = std::thread([this, l = lane.get()] { WorkerLoop(*l); });
-    }
   }
 
   ~RestLoadSession() override {
     if (!finished_) {
       for (auto& lane : lanes_) lane->queue.CloseAndClear();
-      for (auto& lane : lanes_) lane->worker.join();
+      JoinWorkers();
     }
   }
 
@@ -91,7 +87,7 @@ class RestLoadSession : public LoadSession {
   void AlreadyLoaded(const Resource& r) override { versions_.Record(r.type + "/" + r.id, r); }
 
   base::Status Drain() override {
-    FM_TRY_STATUS(FlushAll());
+    FM_TRY_STATUS(SendRemaining());
     std::unique_lock lock(mu_);
     drained_.wait(lock, [&] { return in_flight_ == 0 || error_.has_value(); });
     if (error_) return *error_;
@@ -99,9 +95,9 @@ class RestLoadSession : public LoadSession {
   }
 
   base::Result<LoadTotals> Finish() override {
-    base::Status flushed = FlushAll();
+    base::Status flushed = SendRemaining();
     for (auto& lane : lanes_) lane->queue.Close();
-    for (auto& lane : lanes_) lane->worker.join();
+    JoinWorkers();
     finished_ = true;
     if (!flushed.ok()) return flushed.error();
     if (auto err = FirstError()) return *err;
@@ -111,18 +107,48 @@ class RestLoadSession : public LoadSession {
   }
 
  private:
-  base::Status FlushAll() {
+  // The lanes' partial batches. A lane whose worker has not started (it never
+  // filled a Bundle) is sent from this thread: nothing of it can be in flight,
+  // and a small window (a follow-mode poll) then costs no thread at all.
+  base::Status SendRemaining() {
     for (auto& lane : lanes_) {
-      if (!lane->current.empty()) FM_TRY_STATUS(Flush(*lane));
+      if (lane->current.empty()) continue;
+      if (lane->worker.joinable()) {
+        FM_TRY_STATUS(Flush(*lane));
+        continue;
+      }
+      Batch batch = TakeBatch(*lane);
+      if (auto err = FirstError()) return *err;
+      base::Status sent = Send(std::span<Resource>(batch), 0);
+      if (!sent.ok()) {
+        Fail(sent.error());
+        return sent;
+      }
+      if (auto err = FirstError()) return *err;  // a failure Send recorded
     }
     return base::Ok();
   }
 
-  base::Status Flush(Lane& lane) {
+  void JoinWorkers() {
+    for (auto& lane : lanes_) {
+      if (lane->worker.joinable()) lane->worker.join();
+    }
+  }
+
+  Batch TakeBatch(Lane& lane) {
     Batch batch;
     batch.swap(lane.current);
     lane.keys.clear();
     lane.current.reserve(static_cast<size_t>(options_.batch_size));
+    return batch;
+  }
+
+  // Queues the lane's batch for its worker, starting the worker first.
+  base::Status Flush(Lane& lane) {
+    Batch batch = TakeBatch(lane);
+    if (!lane.worker.joinable()) {
+      lane.worker = std::thread([this, l = &lane] { WorkerLoop(*l); });
+    }
     {
       std::lock_guard lock(mu_);
       ++in_flight_;

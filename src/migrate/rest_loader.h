@@ -1,6 +1,9 @@
 // Loads resources into the destination as batch (or transaction) Bundles of
 // `PUT [type]/[id]`, keeping the source ids so a replay after a crash is
-// harmless. Several Bundles are in flight at once (one per worker).
+// harmless. Several Bundles are in flight at once (one per worker). A worker
+// thread starts with the first full Bundle of its share; what is left in
+// shares that never filled one is sent from the calling thread at Drain or
+// Finish, so a small window costs no thread hand-off.
 //
 // Versions of one resource (an export with includeAssociatedData=_history)
 // reach the destination in the order they were consumed: each type/id is
