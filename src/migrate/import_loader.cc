@@ -86,7 +86,8 @@ base::Result<ImportWindowResult> ImportWindowLoader::LoadWindow(int64_t window_i
   auto result = ImportFiles(window_id, job_failed);
   if (job_failed && !stager_.FreshUrls()) {
     std::string why = result.ok() ? "an import job failed" : result.error().message;
-    FM_TRY_STATUS(ForgetExport(window_id, "import failed; exporting again for new file URLs: " + why));
+    FM_TRY_STATUS(
+        ForgetExport(window_id, "import failed; exporting again for new file URLs: " + why));
   }
   return result;
 }
@@ -96,7 +97,9 @@ base::Status ImportWindowLoader::ForgetExport(int64_t window_id, const std::stri
     FM_ASSIGN_OR_RETURN(store::Window w, store_.GetWindow(window_id));
     FM_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(window_id));
     for (auto& job : jobs) {
-      if (job.kind != "export" || job.status_url != w.export_url || job.status == "failed") continue;
+      if (job.kind != "export" || job.status_url != w.export_url || job.status == "failed") {
+        continue;
+      }
       job.status = "failed";
       job.result_json = why;
       job.updated_at = clock_.Now();

@@ -36,8 +36,8 @@ bool IsSplittable(const base::Error& e) {
 struct Lane {
   explicit Lane(size_t capacity) : queue(capacity) {}
   BlockingQueue<Batch> queue;
-  Batch current;                           // producer-only
-  std::unordered_set<std::string> keys;    // type/id in `current`; producer-only
+  Batch current;                         // producer-only
+  std::unordered_set<std::string> keys;  // type/id in `current`; producer-only
   std::thread worker;
 };
 
@@ -341,8 +341,8 @@ class RestLoadSession : public LoadSession {
   int64_t window_id_;
 
   std::vector<std::unique_ptr<Lane>> lanes_;
-  VersionOrder versions_;                          // producer-only
-  std::map<std::string, int64_t> superseded_;      // per type; producer-only
+  VersionOrder versions_;                      // producer-only
+  std::map<std::string, int64_t> superseded_;  // per type; producer-only
   bool finished_ = false;
 
   std::mutex mu_;

@@ -75,8 +75,9 @@ base::Result<RunSummary> Runner::RunOnce() {
   summary.source_empty = plan.source_empty;
   bool in_order = LoadsWindowsInOrder(options_);
   if (in_order && options_.run.windows_in_flight > 1) {
-    sink_.OnNote("info", "bulk export with _history loaded by REST: windows load one at a time, "
-                         "oldest first (migration.windows_in_flight is not used)");
+    sink_.OnNote("info",
+                 "bulk export with _history loaded by REST: windows load one at a time, "
+                 "oldest first (migration.windows_in_flight is not used)");
   }
 
   while (!clock_.Interrupted()) {
