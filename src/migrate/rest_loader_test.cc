@@ -17,7 +17,8 @@ Resource Res(const std::string& id, const std::string& json) { return {"Patient"
 // Version `v` of Patient `id`, as an export with _history lists it: numbered
 // versionId, lastUpdated one second per version, family "v<v>".
 Resource Version(const std::string& id, int v) {
-  std::string lu = "2023-01-01T00:00:" + std::string(v < 10 ? "0" : "") + std::to_string(v) + ".000Z";
+  std::string lu =
+      "2023-01-01T00:00:" + std::string(v < 10 ? "0" : "") + std::to_string(v) + ".000Z";
   std::string json = R"({"resourceType":"Patient","id":")" + id + R"(","meta":{"versionId":")" +
                      std::to_string(v) + R"(","lastUpdated":")" + lu +
                      R"("},"name":[{"family":"v)" + std::to_string(v) + R"("}]})";
@@ -190,7 +191,9 @@ TEST(RestLoaderTest, VersionsOfOneResourceLandInOrderWhateverTheBatching) {
   w.dst.SetOverride([&](const http::Request& req) -> std::optional<http::Response> {
     if (req.method != "POST") return std::nullopt;
     std::vector<std::string> ids;
-    for (const auto& e : nlohmann::json::parse(req.body)["entry"]) ids.push_back(e["request"]["url"]);
+    for (const auto& e : nlohmann::json::parse(req.body)["entry"]) {
+      ids.push_back(e["request"]["url"]);
+    }
     {
       std::lock_guard lock(mu);
       for (const auto& id : ids) {
@@ -217,7 +220,9 @@ TEST(RestLoaderTest, VersionsOfOneResourceLandInOrderWhateverTheBatching) {
     }
   }
   for (int v = 1; v <= kVersions; ++v) {
-    for (int i = 0; i < kIds / 2; ++i) ASSERT_TRUE(s->Consume(Version("b" + std::to_string(i), v)).ok());
+    for (int i = 0; i < kIds / 2; ++i) {
+      ASSERT_TRUE(s->Consume(Version("b" + std::to_string(i), v)).ok());
+    }
   }
   auto totals = s->Finish();
   ASSERT_TRUE(totals.ok()) << totals.error().ToString();
@@ -283,7 +288,9 @@ TEST(VersionOrderTest, OrdersByLastUpdatedThenNumericVersionId) {
 
 TEST(VersionOrderTest, RemembersAtLeastHalfItsCapacity) {
   VersionOrder order(4);
-  auto superseded = [&](const std::string& id, int v) { return order.Superseded(id, Version(id, v)); };
+  auto superseded = [&](const std::string& id, int v) {
+    return order.Superseded(id, Version(id, v));
+  };
   EXPECT_FALSE(superseded("x", 5));
   EXPECT_FALSE(superseded("y", 1));
   EXPECT_TRUE(superseded("x", 4));  // two ids back: remembered

@@ -323,9 +323,9 @@ TEST_F(BulkExportTest, HistoryVersionsLeaveEveryResourceAtItsCurrentVersion) {
   for (bool newest_first : {false, true}) {
     SCOPED_TRACE(newest_first ? "newest first" : "oldest first");
     destination.Reset();
-    source.SetFaults(newest_first
-                         ? R"({"retryAfterSeconds":0,"maxLinesPerFile":300,"historyNewestFirst":true})"
-                         : R"({"retryAfterSeconds":0,"maxLinesPerFile":300})");
+    Json faults = {{"retryAfterSeconds", 0}, {"maxLinesPerFile", 300}};
+    if (newest_first) faults["historyNewestFirst"] = true;
+    source.SetFaults(faults.dump());
     std::string state_path = dir + (newest_first ? "/newest.db" : "/oldest.db");
     auto run = Bulk(state_path, {"migration.window=3650d", "migration.safety_lag=1s",
                                  "bulk.include_associated_data=_history", "rest.batch_size=7",
