@@ -430,7 +430,15 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
   std::string shown = base::RedactUrl(file.url);
   FM_TRY_STATUS(ForEachLine(fs_, file.staged_path, [&](std::string_view line) -> base::Status {
     ++line_no;
-    if (line_no <= file.lines_loaded) return base::Ok();
+    if (line_no <= file.lines_loaded) {
+      // Loaded by an earlier attempt: not sent again, but an older version of
+      // the same resource further down must not replace it.
+      if (auto done = reader.ReadKey(line); done.ok() && !done->id.empty()) {
+        out.AlreadyLoaded(Resource{std::move(done->type), std::move(done->id), "",
+                                   std::move(done->version_id), done->last_updated});
+      }
+      return base::Ok();
+    }
     auto key = reader.ReadKey(line);
     if (!key.ok()) {
       return base::MakeError(base::ErrorKind::kInvalidData, "file " + shown + " line " +
@@ -460,7 +468,8 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
     }
     ++delivered;
     counts[key->type] += 1;
-    FM_TRY_STATUS(out.Consume(Resource{std::move(key->type), std::move(key->id), std::string(line)}));
+    FM_TRY_STATUS(out.Consume(Resource{std::move(key->type), std::move(key->id), std::string(line),
+                                       std::move(key->version_id), key->last_updated}));
     if (line_no % kCheckpointLines == 0) {
       // Mid-file checkpoint: only once the destination acknowledged every
       // line handed over so far.

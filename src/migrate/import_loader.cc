@@ -20,6 +20,7 @@ class PassthroughStager : public ImportStager {
     }
     return file.url;
   }
+  bool FreshUrls() const override { return false; }
 };
 
 class ServeStager : public ImportStager {
@@ -81,6 +82,40 @@ ImportWindowLoader::ImportWindowLoader(store::StateStore& store, fhir::BulkImpor
     : store_(store), importer_(importer), stager_(stager), clock_(clock) {}
 
 base::Result<ImportWindowResult> ImportWindowLoader::LoadWindow(int64_t window_id) {
+  bool job_failed = false;
+  auto result = ImportFiles(window_id, job_failed);
+  if (job_failed && !stager_.FreshUrls()) {
+    std::string why = result.ok() ? "an import job failed" : result.error().message;
+    FM_TRY_STATUS(
+        ForgetExport(window_id, "import failed; exporting again for new file URLs: " + why));
+  }
+  return result;
+}
+
+base::Status ImportWindowLoader::ForgetExport(int64_t window_id, const std::string& why) {
+  return store_.Transaction([&]() -> base::Status {
+    FM_ASSIGN_OR_RETURN(store::Window w, store_.GetWindow(window_id));
+    FM_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(window_id));
+    for (auto& job : jobs) {
+      if (job.kind != "export" || job.status_url != w.export_url || job.status == "failed") {
+        continue;
+      }
+      job.status = "failed";
+      job.result_json = why;
+      job.updated_at = clock_.Now();
+      FM_TRY_STATUS(store_.UpdateJob(job));
+    }
+    w.export_url.clear();
+    w.manifest_json.clear();
+    w.transaction_time.reset();
+    w.updated_at = clock_.Now();
+    FM_TRY_STATUS(store_.UpdateWindow(w));
+    return store_.DeleteFiles(window_id);
+  });
+}
+
+base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_id,
+                                                                 bool& job_failed) {
   FM_ASSIGN_OR_RETURN(std::vector<store::FileRecord> files, store_.ListFiles(window_id));
   FM_ASSIGN_OR_RETURN(std::vector<store::JobRecord> jobs, store_.ListJobs(window_id));
   std::map<int64_t, store::FileRecord> by_id;
@@ -206,6 +241,7 @@ base::Result<ImportWindowResult> ImportWindowLoader::LoadWindow(int64_t window_i
       for (const auto& [type, c] : counts) FM_TRY_STATUS(store_.AddCounts(window_id, c));
       // A short job is "failed": a retry of the window imports its files again.
       job.status = cmp.ok() ? "done" : "failed";
+      if (!cmp.ok()) job_failed = true;
       job.updated_at = clock_.Now();
       json summary = {{"inputs", inputs_json},
                       {"transactionTime", result.transaction_time},
@@ -221,6 +257,7 @@ base::Result<ImportWindowResult> ImportWindowLoader::LoadWindow(int64_t window_i
 
   hooks.on_failed = [&](const fhir::BulkImporter::Kicked& k, const base::Error& error) {
     // The server lost or failed the job: a retry of the window sends its files again.
+    job_failed = true;
     auto it = job_of_url.find(k.status_url);
     if (it == job_of_url.end()) return;
     store::JobRecord job = it->second;

@@ -25,6 +25,12 @@ class ImportStager {
  public:
   virtual ~ImportStager() = default;
   virtual base::Result<std::string> Stage(const store::FileRecord& file) = 0;
+  // Whether Stage() hands out a new URL every time. A destination that
+  // deduplicates identical `$import` requests (Microsoft's FHIR server matches
+  // job definitions, finished and failed jobs included) answers a retry with
+  // the same URLs with the old job; passthrough cannot mint new URLs, so a
+  // failed import makes the window export again.
+  virtual bool FreshUrls() const { return true; }
 };
 
 // passthrough: the source's export URL (FileRecord::url).
@@ -50,12 +56,20 @@ class ImportWindowLoader : public WindowLoader {
   // resumes the window's running jobs, records refused resources in the
   // failures table and loaded counts per type, and fails (kInvalidData) when
   // the counts fall short of the export's counts without matching errors.
+  // When a job fell short or failed and the stager cannot mint new URLs, the
+  // window's export is forgotten so that its next attempt exports again.
   base::Result<ImportWindowResult> LoadWindow(int64_t window_id);
 
   // WindowLoader: LoadWindow(window.id) as totals (counts are in the store).
   base::Result<LoadTotals> LoadWindow(const store::Window& window) override;
 
  private:
+  // LoadWindow; sets `job_failed` when an import job fell short or failed.
+  base::Result<ImportWindowResult> ImportFiles(int64_t window_id, bool& job_failed);
+  // Clears the window's export (URL, manifest, files) so the next attempt
+  // exports it again; the export job is recorded as failed with `why`.
+  base::Status ForgetExport(int64_t window_id, const std::string& why);
+
   store::StateStore& store_;
   fhir::BulkImporter& importer_;
   ImportStager& stager_;

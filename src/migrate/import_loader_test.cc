@@ -24,6 +24,13 @@ http::Response Resp(int status, std::string body = "", http::Headers headers = {
 const char* kOutcome =
     R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"Failed to process resource at line: 4 of x: invalid JSON"}]})";
 
+// A stager that hands out a new URL for every attempt (serve, azure-blob);
+// here the file's own URL, so the fake destination's answers match it.
+class FreshUrlStager : public ImportStager {
+ public:
+  base::Result<std::string> Stage(const store::FileRecord& file) override { return file.url; }
+};
+
 class ImportLoaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -83,6 +90,7 @@ class ImportLoaderTest : public ::testing::Test {
   fhir::Client client{"destination", "http://dest/fhir", transport, clock};
   fhir::BulkImporter importer{client, clock, fhir::ImportOptions{}};
   std::unique_ptr<ImportStager> stager = NewPassthroughStager();
+  FreshUrlStager fresh_stager;
 };
 
 TEST_F(ImportLoaderTest, ImportsRecordsTheJobFailuresAndCounts) {
@@ -139,7 +147,7 @@ TEST_F(ImportLoaderTest, ARunningJobIsPolledNotSentAgain) {
 
 TEST_F(ImportLoaderTest, AJobTheServerLostIsFailedAndSentAgainOnRetry) {
   lose_jobs = true;
-  ImportWindowLoader loader(*st, importer, *stager, clock);
+  ImportWindowLoader loader(*st, importer, fresh_stager, clock);
   auto r = loader.LoadWindow(window);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ((*st->ListJobs(window))[0].status, "failed");
@@ -151,7 +159,7 @@ TEST_F(ImportLoaderTest, AJobTheServerLostIsFailedAndSentAgainOnRetry) {
 
 TEST_F(ImportLoaderTest, AShortfallWithoutErrorsFailsTheWindow) {
   observations_loaded = 2;  // 2 loaded + 1 error < 5 exported
-  ImportWindowLoader loader(*st, importer, *stager, clock);
+  ImportWindowLoader loader(*st, importer, fresh_stager, clock);
   auto r = loader.LoadWindow(window);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, base::ErrorKind::kInvalidData);
@@ -164,6 +172,36 @@ TEST_F(ImportLoaderTest, AShortfallWithoutErrorsFailsTheWindow) {
   auto retry = loader.LoadWindow(window);
   ASSERT_TRUE(retry.ok()) << retry.error().ToString();
   EXPECT_EQ(kickoffs, 2);
+}
+
+// Passthrough inputs are the source's export URLs: a retry would send the
+// very same $import, and a destination that deduplicates identical requests
+// (Microsoft's FHIR server does, finished and failed jobs included) would
+// answer with the short job again, forever. The window exports again instead.
+TEST_F(ImportLoaderTest, WithPassthroughAFailedImportMakesTheWindowExportAgain) {
+  store::Window w = *st->GetWindow(window);
+  w.export_url = "http://src/fhir/$export-status/1";
+  w.manifest_json = R"({"output":[]})";
+  ASSERT_TRUE(st->UpdateWindow(w).ok());
+  store::JobRecord exported;
+  exported.kind = "export";
+  exported.window_id = window;
+  exported.server = "source";
+  exported.status_url = w.export_url;
+  exported.status = "done";
+  ASSERT_TRUE(st->AddJob(exported).ok());
+  observations_loaded = 2;
+  ImportWindowLoader loader(*st, importer, *stager, clock);
+  auto r = loader.LoadWindow(window);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("fell short"), std::string::npos) << r.error().message;
+  w = *st->GetWindow(window);
+  EXPECT_TRUE(w.export_url.empty());
+  EXPECT_TRUE(w.manifest_json.empty());
+  EXPECT_TRUE(st->ListFiles(window)->empty());
+  for (const auto& job : *st->ListJobs(window)) {
+    EXPECT_EQ(job.status, "failed") << job.kind;
+  }
 }
 
 }  // namespace

@@ -87,6 +87,9 @@ struct RestLoadOptions {
   int max_entry_retries = 3;       // an entry answering 429/5xx is re-sent this often
   size_t queue_bundles = 16;       // bundles buffered between extract and load
   bool rewrite_references = true;  // absolute source references → relative
+  // Resources whose newest sent version a session remembers (at least half of
+  // them), to skip an older version consumed after a newer one.
+  size_t version_memory = 100'000;
 };
 
 struct RunOptions {

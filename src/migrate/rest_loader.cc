@@ -5,11 +5,13 @@
 #include <mutex>
 #include <span>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "fhir/bundle.h"
 #include "json/resource.h"
 #include "migrate/blocking_queue.h"
+#include "migrate/version_order.h"
 
 namespace fm::migrate {
 namespace {
@@ -26,6 +28,19 @@ bool IsSplittable(const base::Error& e) {
          e.http_status == 409 || e.http_status == 412;
 }
 
+// Versions of one resource must reach the destination one after another, in
+// the order they were consumed: every resource goes to the lane its type/id
+// hashes to, a lane is one worker thread that sends its Bundles in order, and
+// a Bundle never holds two entries for one type/id (batch entry order is not
+// guaranteed). The lane's batch is flushed before a second version joins it.
+struct Lane {
+  explicit Lane(size_t capacity) : queue(capacity) {}
+  BlockingQueue<Batch> queue;
+  Batch current;                         // producer-only
+  std::unordered_set<std::string> keys;  // type/id in `current`; producer-only
+  std::thread worker;
+};
+
 class RestLoadSession : public LoadSession {
  public:
   RestLoadSession(fhir::Client& destination, store::StateStore& store, ProgressSink& sink,
@@ -38,32 +53,41 @@ class RestLoadSession : public LoadSession {
         options_(options),
         source_base_url_(source_base_url),
         window_id_(window_id),
-        queue_(options.queue_bundles) {
-    current_.reserve(static_cast<size_t>(options_.batch_size));
-    for (int i = 0; i < std::max(1, options_.concurrency); ++i) {
-      workers_.emplace_back([this] { WorkerLoop(); });
-    }
+        versions_(options.version_memory) {
+    size_t lanes = static_cast<size_t>(std::max(1, options_.concurrency));
+    size_t per_lane = std::max<size_t>(1, (options_.queue_bundles + lanes - 1) / lanes);
+    for (size_t i = 0; i < lanes; ++i) lanes_.push_back(std::make_unique<Lane>(per_lane));
   }
 
   ~RestLoadSession() override {
     if (!finished_) {
-      queue_.CloseAndClear();
-      for (auto& t : workers_) t.join();
+      for (auto& lane : lanes_) lane->queue.CloseAndClear();
+      JoinWorkers();
     }
   }
 
   base::Status Consume(Resource resource) override {
     if (auto err = FirstError()) return *err;
+    std::string key = resource.type + "/" + resource.id;
+    if (!resource.json.empty() && versions_.Superseded(key, resource)) {
+      ++superseded_[resource.type];
+      return base::Ok();
+    }
     if (options_.rewrite_references && !source_base_url_.empty()) {
       resource.json = json::RewriteAbsoluteReferences(resource.json, source_base_url_);
     }
-    current_.push_back(std::move(resource));
-    if (current_.size() >= static_cast<size_t>(options_.batch_size)) return Flush();
+    Lane& lane = *lanes_[std::hash<std::string>{}(key) % lanes_.size()];
+    if (lane.keys.count(key)) FM_TRY_STATUS(Flush(lane));
+    lane.keys.insert(std::move(key));
+    lane.current.push_back(std::move(resource));
+    if (lane.current.size() >= static_cast<size_t>(options_.batch_size)) return Flush(lane);
     return base::Ok();
   }
 
+  void AlreadyLoaded(const Resource& r) override { versions_.Record(r.type + "/" + r.id, r); }
+
   base::Status Drain() override {
-    if (!current_.empty()) FM_TRY_STATUS(Flush());
+    FM_TRY_STATUS(SendRemaining());
     std::unique_lock lock(mu_);
     drained_.wait(lock, [&] { return in_flight_ == 0 || error_.has_value(); });
     if (error_) return *error_;
@@ -71,26 +95,65 @@ class RestLoadSession : public LoadSession {
   }
 
   base::Result<LoadTotals> Finish() override {
-    base::Status flushed = current_.empty() ? base::Ok() : Flush();
-    queue_.Close();
-    for (auto& t : workers_) t.join();
+    base::Status flushed = SendRemaining();
+    for (auto& lane : lanes_) lane->queue.Close();
+    JoinWorkers();
     finished_ = true;
     if (!flushed.ok()) return flushed.error();
     if (auto err = FirstError()) return *err;
+    AddSuperseded();
     std::lock_guard lock(mu_);
     return totals_;
   }
 
  private:
-  base::Status Flush() {
+  // The lanes' partial batches. A lane whose worker has not started (it never
+  // filled a Bundle) is sent from this thread: nothing of it can be in flight,
+  // and a small window (a follow-mode poll) then costs no thread at all.
+  base::Status SendRemaining() {
+    for (auto& lane : lanes_) {
+      if (lane->current.empty()) continue;
+      if (lane->worker.joinable()) {
+        FM_TRY_STATUS(Flush(*lane));
+        continue;
+      }
+      Batch batch = TakeBatch(*lane);
+      if (auto err = FirstError()) return *err;
+      base::Status sent = Send(std::span<Resource>(batch), 0);
+      if (!sent.ok()) {
+        Fail(sent.error());
+        return sent;
+      }
+      if (auto err = FirstError()) return *err;  // a failure Send recorded
+    }
+    return base::Ok();
+  }
+
+  void JoinWorkers() {
+    for (auto& lane : lanes_) {
+      if (lane->worker.joinable()) lane->worker.join();
+    }
+  }
+
+  Batch TakeBatch(Lane& lane) {
     Batch batch;
-    batch.swap(current_);
-    current_.reserve(static_cast<size_t>(options_.batch_size));
+    batch.swap(lane.current);
+    lane.keys.clear();
+    lane.current.reserve(static_cast<size_t>(options_.batch_size));
+    return batch;
+  }
+
+  // Queues the lane's batch for its worker, starting the worker first.
+  base::Status Flush(Lane& lane) {
+    Batch batch = TakeBatch(lane);
+    if (!lane.worker.joinable()) {
+      lane.worker = std::thread([this, l = &lane] { WorkerLoop(*l); });
+    }
     {
       std::lock_guard lock(mu_);
       ++in_flight_;
     }
-    if (!queue_.Push(std::move(batch))) {
+    if (!lane.queue.Push(std::move(batch))) {
       {
         std::lock_guard lock(mu_);
         --in_flight_;
@@ -100,6 +163,32 @@ class RestLoadSession : public LoadSession {
       return base::MakeError(base::ErrorKind::kCancelled, "loader stopped");
     }
     return base::Ok();
+  }
+
+  // Older versions skipped because a newer one of the same resource was
+  // already sent count as loaded: the resource's newest state is what the
+  // destination holds. The log says how many there were.
+  void AddSuperseded() {
+    int64_t n = 0;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [type, count] : superseded_) {
+        auto& t = totals_.by_type[type];
+        t.resource_type = type;
+        t.loaded += count;
+        totals_.loaded += count;
+        totals_.superseded += count;
+        n += count;
+      }
+    }
+    for (const auto& [type, count] : superseded_) {
+      sink_.OnBatchLoaded(BatchEvent{window_id_, type, count, 0});
+    }
+    if (n > 0) {
+      sink_.OnNote("info", "window " + std::to_string(window_id_) + ": " + std::to_string(n) +
+                               " older versions skipped: a newer version of the same resource "
+                               "was already sent (the export lists history newest first?)");
+    }
   }
 
   std::optional<base::Error> FirstError() {
@@ -113,11 +202,12 @@ class RestLoadSession : public LoadSession {
       if (!error_) error_ = std::move(e);
     }
     drained_.notify_all();
-    queue_.CloseAndClear();  // stop the other workers and unblock the producer
+    // Stop the other workers and unblock the producer.
+    for (auto& lane : lanes_) lane->queue.CloseAndClear();
   }
 
-  void WorkerLoop() {
-    while (auto batch = queue_.Pop()) {
+  void WorkerLoop(Lane& lane) {
+    while (auto batch = lane.queue.Pop()) {
       base::Status s = Send(std::span<Resource>(*batch), 0);
       {
         std::lock_guard lock(mu_);
@@ -250,9 +340,9 @@ class RestLoadSession : public LoadSession {
   const std::string& source_base_url_;
   int64_t window_id_;
 
-  BlockingQueue<Batch> queue_;
-  Batch current_;  // producer-only
-  std::vector<std::thread> workers_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  VersionOrder versions_;                      // producer-only
+  std::map<std::string, int64_t> superseded_;  // per type; producer-only
   bool finished_ = false;
 
   std::mutex mu_;

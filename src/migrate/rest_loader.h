@@ -1,6 +1,18 @@
 // Loads resources into the destination as batch (or transaction) Bundles of
 // `PUT [type]/[id]`, keeping the source ids so a replay after a crash is
-// harmless. Several Bundles are in flight at once.
+// harmless. Several Bundles are in flight at once (one per worker). A worker
+// thread starts with the first full Bundle of its share; what is left in
+// shares that never filled one is sent from the calling thread at Drain or
+// Finish, so a small window costs no thread hand-off.
+//
+// Versions of one resource (an export with includeAssociatedData=_history)
+// reach the destination in the order they were consumed: each type/id is
+// always sent by the same worker, whose Bundles go one after another, and no
+// Bundle holds two entries for one type/id. A version older (meta.lastUpdated,
+// then numeric meta.versionId) than one already sent for the same resource in
+// this session is skipped and counted as loaded, so the newest version stays
+// current even when the export lists history newest first; that memory holds
+// at least the last RestLoadOptions::version_memory / 2 resources.
 //
 // Per-entry outcomes: 2xx counts as loaded; 429/5xx entries are re-sent (with
 // backoff) up to max_entry_retries and then fail the window; any other 4xx
@@ -27,6 +39,9 @@ struct LoadTotals {
   std::map<std::string, store::TypeCounts> by_type;
   int64_t loaded = 0;
   int64_t failed = 0;
+  // Of `loaded`: older versions not sent because a newer version of the same
+  // resource already was (an export listing history newest first).
+  int64_t superseded = 0;
 };
 
 class LoadSession : public ResourceConsumer {

@@ -3,13 +3,37 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "migrate/test_world.h"
+#include "migrate/version_order.h"
 
 namespace fm::migrate {
 namespace {
 
 Resource Res(const std::string& id, const std::string& json) { return {"Patient", id, json}; }
+
+// Version `v` of Patient `id`, as an export with _history lists it: numbered
+// versionId, lastUpdated one second per version, family "v<v>".
+Resource Version(const std::string& id, int v) {
+  std::string lu =
+      "2023-01-01T00:00:" + std::string(v < 10 ? "0" : "") + std::to_string(v) + ".000Z";
+  std::string json = R"({"resourceType":"Patient","id":")" + id + R"(","meta":{"versionId":")" +
+                     std::to_string(v) + R"(","lastUpdated":")" + lu +
+                     R"("},"name":[{"family":"v)" + std::to_string(v) + R"("}]})";
+  return {"Patient", id, json, std::to_string(v), At(lu.c_str())};
+}
+
+// The versionIds (as sent) of every PUT of `Patient/id`, in the order applied.
+std::vector<std::string> PutsOf(const testing::FakeFhirServer& server, const std::string& id) {
+  std::vector<std::string> out;
+  std::string prefix = "PUT Patient/" + id + " ";
+  for (const auto& w : server.WriteLog()) {
+    if (w.rfind(prefix, 0) == 0) out.push_back(w.substr(prefix.size()));
+  }
+  return out;
+}
 
 TEST(RestLoaderTest, LoadsEveryResourceKeepingIds) {
   World w;
@@ -150,6 +174,128 @@ TEST(RestLoaderTest, UnauthorizedFailsTheWindow) {
   auto totals = s->Finish();
   ASSERT_FALSE(totals.ok());
   EXPECT_EQ(totals.error().kind, base::ErrorKind::kUnauthorized);
+}
+
+// An export with includeAssociatedData=_history holds several versions of one
+// id. Loaded by several workers, two versions could sit in Bundles in flight
+// at once, or in one batch Bundle whose entries the server may apply in any
+// order, and an older version could land last and become current.
+TEST(RestLoaderTest, VersionsOfOneResourceLandInOrderWhateverTheBatching) {
+  World w;
+  w.dst.SetApplyBatchesReversed(true);
+  // No two Bundles in flight at once may hold the same resource: each Bundle
+  // stays "in flight" a moment so that an overlap would be seen.
+  std::mutex mu;
+  std::multiset<std::string> in_flight;
+  std::vector<std::string> overlaps;
+  w.dst.SetOverride([&](const http::Request& req) -> std::optional<http::Response> {
+    if (req.method != "POST") return std::nullopt;
+    std::vector<std::string> ids;
+    for (const auto& e : nlohmann::json::parse(req.body)["entry"]) {
+      ids.push_back(e["request"]["url"]);
+    }
+    {
+      std::lock_guard lock(mu);
+      for (const auto& id : ids) {
+        if (in_flight.count(id)) overlaps.push_back(id);
+        in_flight.insert(id);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::lock_guard lock(mu);
+    for (const auto& id : ids) in_flight.erase(in_flight.find(id));
+    return std::nullopt;  // the fake applies it after the check
+  });
+  w.options.rest.concurrency = 4;
+  w.options.rest.batch_size = 7;
+  w.options.rest.queue_bundles = 4;
+  RestLoader loader(w.destination, *w.store, w.sink, w.clock, w.options.rest, w.src.base_url());
+  auto s = loader.Begin(1);
+  constexpr int kIds = 30, kVersions = 6;
+  // Half the ids list their versions back to back, half interleaved with
+  // every other id (oldest first either way).
+  for (int i = 0; i < kIds / 2; ++i) {
+    for (int v = 1; v <= kVersions; ++v) {
+      ASSERT_TRUE(s->Consume(Version("a" + std::to_string(i), v)).ok());
+    }
+  }
+  for (int v = 1; v <= kVersions; ++v) {
+    for (int i = 0; i < kIds / 2; ++i) {
+      ASSERT_TRUE(s->Consume(Version("b" + std::to_string(i), v)).ok());
+    }
+  }
+  auto totals = s->Finish();
+  ASSERT_TRUE(totals.ok()) << totals.error().ToString();
+  EXPECT_EQ(totals->loaded, kIds * kVersions);
+  EXPECT_EQ(totals->superseded, 0);
+  EXPECT_TRUE(overlaps.empty()) << overlaps.size() << " overlaps, first " << overlaps.front();
+  std::vector<std::string> oldest_first = {"1", "2", "3", "4", "5", "6"};
+  for (const char* prefix : {"a", "b"}) {
+    for (int i = 0; i < kIds / 2; ++i) {
+      std::string id = prefix + std::to_string(i);
+      EXPECT_EQ(PutsOf(w.dst, id), oldest_first) << id;
+      auto stored = w.dst.Get("Patient", id);
+      ASSERT_TRUE(stored.has_value()) << id;
+      EXPECT_NE(stored->find(R"("family":"v6")"), std::string::npos) << id << ": " << *stored;
+    }
+  }
+}
+
+TEST(RestLoaderTest, AHistoryListedNewestFirstLeavesTheNewestVersionCurrent) {
+  World w;
+  w.options.rest.concurrency = 3;
+  w.options.rest.batch_size = 4;
+  RestLoader loader(w.destination, *w.store, w.sink, w.clock, w.options.rest, w.src.base_url());
+  auto s = loader.Begin(1);
+  for (int i = 0; i < 10; ++i) {
+    for (int v = 4; v >= 1; --v) ASSERT_TRUE(s->Consume(Version("p" + std::to_string(i), v)).ok());
+  }
+  auto totals = s->Finish();
+  ASSERT_TRUE(totals.ok()) << totals.error().ToString();
+  EXPECT_EQ(totals->loaded, 40);      // every version is accounted for
+  EXPECT_EQ(totals->superseded, 30);  // ...but only the newest was sent
+  for (int i = 0; i < 10; ++i) {
+    std::string id = "p" + std::to_string(i);
+    EXPECT_EQ(PutsOf(w.dst, id), std::vector<std::string>{"4"}) << id;
+    EXPECT_NE(w.dst.Get("Patient", id)->find(R"("family":"v4")"), std::string::npos) << id;
+  }
+}
+
+TEST(RestLoaderTest, AVersionACheckpointCoveredStillSupersedesOlderOnes) {
+  World w;
+  RestLoader loader(w.destination, *w.store, w.sink, w.clock, w.options.rest, w.src.base_url());
+  auto s = loader.Begin(1);
+  Resource done = Version("p1", 3);
+  done.json.clear();
+  s->AlreadyLoaded(done);
+  ASSERT_TRUE(s->Consume(Version("p1", 2)).ok());
+  ASSERT_TRUE(s->Consume(Version("p1", 4)).ok());
+  ASSERT_TRUE(s->Finish().ok());
+  EXPECT_EQ(PutsOf(w.dst, "p1"), std::vector<std::string>{"4"});
+}
+
+TEST(VersionOrderTest, OrdersByLastUpdatedThenNumericVersionId) {
+  Resource a = Version("x", 1), b = Version("x", 2);
+  EXPECT_EQ(IsOlderVersion(a, b), true);
+  EXPECT_EQ(IsOlderVersion(b, a), false);
+  b.last_updated = a.last_updated;  // same instant: versionId decides
+  EXPECT_EQ(IsOlderVersion(a, b), true);
+  a.version_id = "f3c1";  // opaque ids at one instant: no order, both sent
+  EXPECT_EQ(IsOlderVersion(a, b), false);
+  a.last_updated.reset();
+  EXPECT_EQ(IsOlderVersion(a, b), std::nullopt);
+}
+
+TEST(VersionOrderTest, RemembersAtLeastHalfItsCapacity) {
+  VersionOrder order(4);
+  auto superseded = [&](const std::string& id, int v) {
+    return order.Superseded(id, Version(id, v));
+  };
+  EXPECT_FALSE(superseded("x", 5));
+  EXPECT_FALSE(superseded("y", 1));
+  EXPECT_TRUE(superseded("x", 4));  // two ids back: remembered
+  for (const char* id : {"a", "b", "c", "d"}) EXPECT_FALSE(superseded(id, 1));
+  EXPECT_FALSE(superseded("x", 3));  // forgotten: the documented limit
 }
 
 }  // namespace

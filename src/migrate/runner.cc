@@ -29,6 +29,12 @@ Runner::Runner(const MigrationOptions& options, store::StateStore& store, Planne
       sink_(sink),
       clock_(clock) {}
 
+bool LoadsWindowsInOrder(const MigrationOptions& options) {
+  const auto& assoc = options.bulk.include_associated_data;
+  return options.extract == ExtractMode::kBulk && options.load == LoadMode::kRest &&
+         std::find(assoc.begin(), assoc.end(), "_history") != assoc.end();
+}
+
 std::optional<base::Instant> PauseEnds(const RunOptions& options, base::Instant now) {
   int from = options.pause_from_hour, to = options.pause_to_hour;
   if (from == to) return std::nullopt;
@@ -80,6 +86,12 @@ base::Result<RunSummary> Runner::RunOnce() {
   }
   FM_ASSIGN_OR_RETURN(auto plan, planner_.Plan());
   summary.source_empty = plan.source_empty;
+  bool in_order = LoadsWindowsInOrder(options_);
+  if (in_order && options_.run.windows_in_flight > 1) {
+    sink_.OnNote("info",
+                 "bulk export with _history loaded by REST: windows load one at a time, "
+                 "oldest first (migration.windows_in_flight is not used)");
+  }
 
   while (!clock_.Interrupted()) {
     FM_ASSIGN_OR_RETURN(auto windows, store_.ListPendingWindows());
@@ -90,11 +102,13 @@ base::Result<RunSummary> Runner::RunOnce() {
       if (!Pending(w)) continue;
       if (w.not_before && *w.not_before > now) {
         if (!earliest || *w.not_before < *earliest) earliest = w.not_before;
+        if (in_order) break;
         continue;
       }
       if (ready.size() < static_cast<size_t>(std::max(1, options_.run.windows_in_flight))) {
         ready.push_back(w);
       }
+      if (in_order) break;
     }
     if (!ready.empty()) {
       if (auto resume = PauseEnds(options_.run, now)) {
@@ -196,6 +210,9 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
     if (!applied.ok()) totals = applied.error();
   }
   if (!totals.ok()) {
+    // The extractor and the window loader record their own state on the
+    // window (an export forgotten so the retry exports again): build on it.
+    if (auto fresh = store_.GetWindow(w.id); fresh.ok()) w = *fresh;
     if (totals.error().kind == base::ErrorKind::kCancelled) {
       // Stopped by the operator: not a failure; the window starts over next run.
       w.status = store::WindowStatus::kPlanned;

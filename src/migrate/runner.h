@@ -37,6 +37,13 @@ inline constexpr const char* kHaltedPrefix = "migration is halted";
 // belongs to (MigrationOptions::identity).
 inline constexpr const char* kOtherMigrationPrefix = "the state store belongs to another migration";
 
+// Whether windows load strictly one at a time, oldest first: bulk export with
+// includeAssociatedData=_history loaded by REST, where versions of one
+// resource span windows and a window loaded after a later one (a retry, a
+// window in flight beside it) would make an older version current. A failed
+// window then holds back the windows after it until it is loaded.
+bool LoadsWindowsInOrder(const MigrationOptions& options);
+
 class Runner {
  public:
   Runner(const MigrationOptions& options, store::StateStore& store, Planner& planner,

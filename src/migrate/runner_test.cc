@@ -236,5 +236,81 @@ TEST(RunnerTest, PerTypeWatermarkStaysBeforeAFailingWindowWhileOtherTypesMoveOn)
   EXPECT_EQ(w.store->GetMigration()->watermark, ends["Patient"]);
 }
 
+// The $import loader forgets a passthrough window's export when its import
+// failed, so that the retry exports again for new URLs. Recording the failure
+// from the runner's stale copy of the window once wrote the export back, and
+// the retry "loaded" a window that no longer had files: 0 of 0.
+TEST(RunnerTest, AFailedWindowKeepsWhatItsLoaderRecordedOnIt) {
+  World w;
+  SeedYears(w, 6);
+  w.options.load = LoadMode::kImport;
+  w.options.run.max_attempts = 1;
+  struct ForgettingLoader : WindowLoader {
+    store::StateStore* store = nullptr;
+    base::Result<LoadTotals> LoadWindow(const store::Window& window) override {
+      store::Window fresh = *store->GetWindow(window.id);
+      fresh.export_url.clear();
+      fresh.manifest_json = "forgotten";
+      EXPECT_TRUE(store->UpdateWindow(fresh).ok());
+      return base::MakeError(base::ErrorKind::kInvalidData, "import fell short");
+    }
+  } loader;
+  loader.store = w.store.get();
+  auto e = w.MakeEngine();
+  e->runner.SetWindowLoader(&loader);
+  EXPECT_FALSE(e->runner.RunOnce().ok());  // halted
+  int failed = 0;
+  for (const auto& win : *w.store->ListWindows()) {
+    if (win.status != store::WindowStatus::kFailed) continue;
+    ++failed;
+    EXPECT_EQ(win.manifest_json, "forgotten");
+    EXPECT_EQ(win.attempts, 1);
+    EXPECT_NE(win.last_error.find("fell short"), std::string::npos) << win.last_error;
+  }
+  EXPECT_EQ(failed, 1);
+}
+
+// With bulk _history, versions of one resource span windows: had the windows
+// after a failed one loaded while it waited for its retry, the retry would
+// have sent older versions last.
+TEST(RunnerTest, WithBulkHistoryAFailedWindowHoldsBackTheLaterOnes) {
+  World w;
+  SeedYears(w, 30);
+  w.options.extract = ExtractMode::kBulk;
+  w.options.bulk.include_associated_data = {"_history", "_deleted"};
+  w.options.run.windows_in_flight = 3;
+  ASSERT_TRUE(LoadsWindowsInOrder(w.options));
+  bool broken = true;  // the first page of the first 2021 window fails once
+  w.src.SetOverride([&](const http::Request& r) -> std::optional<http::Response> {
+    if (broken && r.url.find("ge2021") != std::string::npos &&
+        r.url.find("_summary") == std::string::npos) {
+      broken = false;
+      http::Response bad;
+      bad.status = 200;
+      bad.body = "not json";
+      return bad;
+    }
+    return std::nullopt;
+  });
+  auto summary = w.MakeEngine()->runner.RunOnce();
+  ASSERT_TRUE(summary.ok()) << summary.error().ToString();
+  EXPECT_EQ(summary->window_failures, 1);
+  w.ExpectDestinationEqualsSource();
+  auto windows = *w.store->ListWindows();
+  const store::Window* failed = nullptr;
+  for (const auto& win : windows) {
+    if (win.attempts > 0) failed = &win;
+  }
+  ASSERT_NE(failed, nullptr);
+  for (const auto& win : windows) {
+    EXPECT_EQ(win.status, store::WindowStatus::kLoaded);
+    if (win.since > failed->since && win.resources_extracted > 0) {  // not planned empty
+      EXPECT_GE(win.updated_at, failed->updated_at) << "window #" << win.id << " loaded before #"
+                                                    << failed->id << " was retried";
+    }
+  }
+}
+
+
 }  // namespace
 }  // namespace fm::migrate

@@ -124,7 +124,8 @@ base::Result<int64_t> SearchExtractor::ExtractType(const store::Window& window,
       }
       seen_at_cursor.insert(key->id);
       ++fresh;
-      FM_TRY_STATUS(out.Consume(Resource{std::move(key->type), std::move(key->id), std::move(raw)}));
+      FM_TRY_STATUS(out.Consume(Resource{std::move(key->type), std::move(key->id), std::move(raw),
+                                         std::move(key->version_id), key->last_updated}));
     }
     delivered += fresh;
     if (fresh > 0) sink_.OnResourcesExtracted(window.id, type, fresh);

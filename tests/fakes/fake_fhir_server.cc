@@ -40,6 +40,10 @@ std::multimap<std::string, std::string> ParseQuery(const std::string& query) {
 
 }  // namespace
 
+struct FakeFhirServer::Parsed {
+  json value;
+};
+
 FakeFhirServer::FakeFhirServer(std::string base_url, env::Clock& clock)
     : base_url_(std::move(base_url)), clock_(clock) {}
 
@@ -53,8 +57,22 @@ int64_t FakeFhirServer::requests() const {
   return requests_;
 }
 
+void FakeFhirServer::SetApplyBatchesReversed(bool reversed) {
+  std::lock_guard lock(mu_);
+  batches_reversed_ = reversed;
+}
+
+std::vector<std::string> FakeFhirServer::WriteLog() const {
+  std::lock_guard lock(mu_);
+  return write_log_;
+}
+
 void FakeFhirServer::StoreLocked(const std::string& text, bool keep_meta) {
-  json r = json::parse(text);
+  StoreLocked(Parsed{json::parse(text)}, keep_meta);
+}
+
+void FakeFhirServer::StoreLocked(Parsed parsed, bool keep_meta) {
+  json& r = parsed.value;
   std::string type = r.at("resourceType");
   std::string id = r.at("id");
   auto& slot = data_[type][id];
@@ -195,6 +213,7 @@ base::Result<http::Response> FakeFhirServer::Handle(const http::Request& request
       return r;
     }
     if (request.method == "DELETE") {
+      write_log_.push_back("DELETE " + type + "/" + id);
       if (data_[type].erase(id)) tombstones_.push_back({type, id, base::ToEpochMillis(clock_.Now())});
       return JsonResponse(200, {{"resourceType", "OperationOutcome"}, {"issue", json::array()}});
     }
@@ -206,12 +225,24 @@ std::pair<int, std::string> FakeFhirServer::PutLocked(const std::string& type,
                                                       const std::string& id,
                                                       const std::string& body) {
   json r = json::parse(body, nullptr, false);
-  if (r.is_discarded() || !r.is_object()) return {400, "not JSON"};
+  if (r.is_discarded()) return {400, "not JSON"};
+  return PutLocked(type, id, Parsed{std::move(r)});
+}
+
+std::pair<int, std::string> FakeFhirServer::PutLocked(const std::string& type,
+                                                      const std::string& id, Parsed parsed) {
+  json& r = parsed.value;
+  if (!r.is_object()) return {400, "not JSON"};
   if (r.value("resourceType", "") != type || r.value("id", "") != id) {
     return {400, "Incorrect resource ID"};
   }
   bool existed = data_[type].count(id) > 0;
-  StoreLocked(body, false);
+  std::string sent_version;
+  if (auto m = r.find("meta"); m != r.end() && m->is_object()) {
+    sent_version = m->value("versionId", "");
+  }
+  write_log_.push_back("PUT " + type + "/" + id + " " + sent_version);
+  StoreLocked(std::move(parsed), false);
   return {existed ? 200 : 201, data_[type][id].json};
 }
 
@@ -224,34 +255,48 @@ http::Response FakeFhirServer::Search(const std::string& type, const std::string
     if (base::StartsWith(v, "ge")) ge = t;
     if (base::StartsWith(v, "lt")) lt = t;
   }
-  std::vector<std::pair<int64_t, std::string>> hits;  // (lastUpdated, id)
-  for (const auto& [id, s] : data_[type]) {
-    if (ge && s.last_updated_ms < *ge) continue;
-    if (lt && s.last_updated_ms >= *lt) continue;
-    hits.emplace_back(s.last_updated_ms, id);
-  }
-  std::sort(hits.begin(), hits.end());
-  json bundle = {{"resourceType", "Bundle"}, {"type", "searchset"}, {"total", hits.size()}};
+  auto in_range = [&](const Stored& s) {
+    return !(ge && s.last_updated_ms < *ge) && !(lt && s.last_updated_ms >= *lt);
+  };
+  const auto& byid = data_[type];
   auto summary = params.find("_summary");
-  if (summary != params.end() && summary->second == "count") return JsonResponse(200, bundle);
+  if (summary != params.end() && summary->second == "count") {
+    size_t total = 0;
+    for (const auto& [id, s] : byid) total += in_range(s) ? 1 : 0;
+    return JsonResponse(200, {{"resourceType", "Bundle"}, {"type", "searchset"}, {"total", total}});
+  }
+  std::vector<std::pair<int64_t, const Stored*>> hits;  // (lastUpdated, resource), id order
+  for (const auto& [id, s] : byid) {
+    if (in_range(s)) hits.emplace_back(s.last_updated_ms, &s);
+  }
+  // Stable: ties on lastUpdated stay in id order.
+  std::stable_sort(hits.begin(), hits.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   size_t count = 20, offset = 0;
   if (auto c = params.find("_count"); c != params.end()) count = std::stoul(c->second);
   if (auto o = params.find("_offset"); o != params.end()) offset = std::stoul(o->second);
-  json entries = json::array();
+  // Built as text around the stored resources: no per-request re-parse.
+  std::string body = R"({"resourceType":"Bundle","type":"searchset","total":)" +
+                     std::to_string(hits.size()) + R"(,"entry":[)";
   for (size_t i = offset; i < hits.size() && i < offset + count; ++i) {
-    entries.push_back({{"resource", json::parse(data_[type][hits[i].second].json)},
-                       {"search", {{"mode", "match"}}}});
+    if (i > offset) body += ',';
+    body += R"({"resource":)" + hits[i].second->json + R"(,"search":{"mode":"match"}})";
   }
-  bundle["entry"] = entries;
+  body += ']';
   if (offset + count < hits.size()) {
     std::string next = base_url_ + "/" + type + "?";
     for (const auto& [k, v] : params) {
       if (k != "_offset") next += base::UrlEncode(k) + "=" + base::UrlEncode(v) + "&";
     }
     next += "_offset=" + std::to_string(offset + count);
-    bundle["link"] = {{{"relation", "next"}, {"url", next}}};
+    body += R"(,"link":[{"relation":"next","url":)" + json(next).dump() + "}]";
   }
-  return JsonResponse(200, bundle);
+  body += '}';
+  http::Response r;
+  r.status = 200;
+  r.headers.push_back({"Content-Type", "application/fhir+json"});
+  r.body = std::move(body);
+  return r;
 }
 
 http::Response FakeFhirServer::Batch(const std::string& body) {
@@ -259,15 +304,18 @@ http::Response FakeFhirServer::Batch(const std::string& body) {
   if (b.is_discarded() || b.value("resourceType", "") != "Bundle") {
     return Outcome(400, "not a Bundle");
   }
-  json entries = json::array();
-  for (const auto& e : b["entry"]) {
+  const json& in = b["entry"];
+  std::vector<json> responses(in.size());
+  for (size_t k = 0; k < in.size(); ++k) {
+    size_t i = batches_reversed_ ? in.size() - 1 - k : k;
+    const json& e = in[i];
     std::string method = e["request"]["method"];
     std::string url = e["request"]["url"];
     auto slash = url.find('/');
     std::string type = url.substr(0, slash), id = url.substr(slash + 1);
     json response;
     if (method == "PUT") {
-      auto [status, text] = PutLocked(type, id, e["resource"].dump());
+      auto [status, text] = PutLocked(type, id, Parsed{e["resource"]});
       response["status"] = std::to_string(status) + (status < 300 ? " OK" : "");
       if (status >= 400) {
         response["outcome"] = {{"resourceType", "OperationOutcome"},
@@ -275,13 +323,16 @@ http::Response FakeFhirServer::Batch(const std::string& body) {
                                            {"diagnostics", text}}}}};
       }
     } else if (method == "DELETE") {
+      write_log_.push_back("DELETE " + type + "/" + id);
       bool existed = data_[type].erase(id) > 0;
       response["status"] = existed ? "200 OK" : "404 Not Found";
     } else {
       response["status"] = "400 Bad Request";
     }
-    entries.push_back({{"response", response}});
+    responses[i] = {{"response", response}};
   }
+  json entries = json::array();
+  for (auto& r : responses) entries.push_back(std::move(r));
   return JsonResponse(200, {{"resourceType", "Bundle"}, {"type", "batch-response"},
                             {"entry", entries}});
 }

@@ -43,6 +43,13 @@ class FakeFhirServer {
   void SetOverride(Override o);
   int64_t requests() const;
 
+  // The entries of a batch are independent and a server may apply them in any
+  // order; reversed, a test sees what a loader that relies on the order does.
+  void SetApplyBatchesReversed(bool reversed);
+  // Every write applied through PUT, DELETE or a batch, in the order applied:
+  // "PUT Patient/p1 3" (the versionId of the body as sent), "DELETE Patient/p1".
+  std::vector<std::string> WriteLog() const;
+
  private:
   struct Stored {
     std::string json;  // compact
@@ -54,7 +61,11 @@ class FakeFhirServer {
   http::Response History(const std::string& type, const std::string& query);
   std::pair<int, std::string> PutLocked(const std::string& type, const std::string& id,
                                         const std::string& body);
+  struct Parsed;  // a resource parsed once (nlohmann::json), defined in the .cc
+  std::pair<int, std::string> PutLocked(const std::string& type, const std::string& id,
+                                        Parsed resource);
   void StoreLocked(const std::string& json, bool keep_meta);
+  void StoreLocked(Parsed resource, bool keep_meta);
 
   std::string base_url_;
   env::Clock& clock_;
@@ -67,6 +78,8 @@ class FakeFhirServer {
   std::vector<Tombstone> tombstones_;  // oldest first
   Override override_;
   int64_t requests_ = 0;
+  bool batches_reversed_ = false;
+  std::vector<std::string> write_log_;
 };
 
 }  // namespace fm::testing

@@ -291,5 +291,60 @@ TEST_F(BulkExportTest, WithoutAnUpperBoundWindowsFollowTransactionTimeAndUpdates
   }
 }
 
+// Continuous incremental migration with history: the source holds several
+// versions of many resources, the export lists them all
+// (includeAssociatedData=_history), oldest first as this server writes them
+// or newest first as other servers may, and the REST loader sends them with
+// several Bundles in flight. Every destination resource must end as the
+// source's current version, never an older one that happened to land last.
+TEST_F(BulkExportTest, HistoryVersionsLeaveEveryResourceAtItsCurrentVersion) {
+  source.LoadNdjson(Generate(400, 21, "2023-01-01", "2023-04-01"));
+  // Five rounds of updates to 30 Patients and 30 Observations.
+  std::vector<Json> targets;
+  for (const char* type : {"Patient", "Observation"}) {
+    auto page = Json::parse(source.Get(std::string("/") + type + "?_count=30").body);
+    ASSERT_EQ(page["entry"].size(), 30u) << type;
+    for (auto& e : page["entry"]) targets.push_back(e["resource"]);
+  }
+  for (int round = 1; round <= 5; ++round) {
+    for (auto& r : targets) {
+      std::string type = r["resourceType"];
+      std::string id = r["id"];
+      if (type == "Patient") {
+        r["name"] = Json::array({{{"family", "Round" + std::to_string(round)}}});
+      } else {
+        r["status"] = round % 2 ? "amended" : "corrected";
+        r["valueQuantity"] = {{"value", round}, {"unit", "mg"}};
+      }
+      ASSERT_LT(source.Put("/" + type + "/" + id, r.dump()).status, 300) << type << "/" << id;
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the safety lag
+  for (bool newest_first : {false, true}) {
+    SCOPED_TRACE(newest_first ? "newest first" : "oldest first");
+    destination.Reset();
+    Json faults = {{"retryAfterSeconds", 0}, {"maxLinesPerFile", 300}};
+    if (newest_first) faults["historyNewestFirst"] = true;
+    source.SetFaults(faults.dump());
+    std::string state_path = dir + (newest_first ? "/newest.db" : "/oldest.db");
+    auto run = Bulk(state_path, {"migration.window=3650d", "migration.safety_lag=1s",
+                                 "bulk.include_associated_data=_history", "rest.batch_size=7",
+                                 "rest.concurrency=4"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    auto diffs = CompareServers(source, destination, kGeneratedTypes);
+    EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+    // Every version was exported and accounted for.
+    EXPECT_EQ(Extracted(state_path), 400 + 5 * static_cast<int64_t>(targets.size()));
+    if (newest_first) {
+      EXPECT_NE(run.err.find("older versions skipped"), std::string::npos) << run.err;
+    } else {
+      // Oldest first, every version reaches the destination's history.
+      auto history = Json::parse(destination.Get("/Patient/" + targets[0]["id"].get<std::string>() +
+                                                 "/_history").body);
+      EXPECT_EQ(history["total"].get<int>(), 6);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fm::harness

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/time.h"
 #include "store/state_store.h"
 #include "tests/integration/compare.h"
 
@@ -183,6 +184,74 @@ TEST_F(ImportRunTest, ServeStagingWithABadLineRecordsTheFailure) {
   EXPECT_EQ(diffs.size(), 1u) << "only the damaged resource is missing";
   auto status = RunMigrate({"status"}, source, destination, state, o);
   EXPECT_NE(status.out.find("failures:     1 unresolved"), std::string::npos) << status.out;
+}
+
+// Continuous incremental migration by $import: a later window whose import
+// job lost resources without reporting an error, or ended failed, must not
+// move the watermark past it; once the destination behaves again, a rerun
+// (after clear-halt) loads it and the destination equals the source.
+TEST_F(ImportRunTest, AWindowWhoseImportFellShortOrFailedHoldsTheWatermark) {
+  source.LoadNdjson(Generate(300, 14, "2023-01-01", "2023-03-01"));
+  struct Case {
+    std::string faults;
+    std::string error_text;
+  };
+  std::vector<Case> cases = {{R"({"retryAfterSeconds":0,"importDrop":3})", "fell short"},
+                             {R"({"retryAfterSeconds":0,"importFailJob":1})", "importFailJob"}};
+  auto o = Overrides({"migration.safety_lag=1s", "migration.max_attempts=1"});
+  auto first = RunMigrate({"run", "--once"}, source, destination, state, o);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto page = Json::parse(source.Get("/Patient?_count=20").body);
+  ASSERT_GE(page["entry"].size(), 20u);
+  int round = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.faults);
+    auto before = Json::parse(RunMigrate({"status", "--json"}, source, destination, state, o).out);
+    ASSERT_TRUE(before["watermark"].is_string()) << before.dump();
+    // Ten updates after the watermark: the next window holds them.
+    ++round;
+    for (int i = 0; i < 10; ++i) {
+      Json r = page["entry"][(round - 1) * 10 + i]["resource"];
+      r["name"] = Json::array({{{"family", "Round" + std::to_string(round)}}});
+      ASSERT_LT(source.Put("/Patient/" + r["id"].get<std::string>(), r.dump()).status, 300);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the safety lag
+    destination.SetFaults(c.faults);
+    auto broken = RunMigrate({"run", "--once"}, source, destination, state, o);
+    EXPECT_EQ(broken.exit_code, 5) << broken.err;  // halted: max_attempts = 1
+    EXPECT_NE(broken.err.find(c.error_text), std::string::npos) << broken.err;
+
+    auto status = RunMigrate({"status", "--json"}, source, destination, state, o);
+    auto report = Json::parse(status.out);
+    EXPECT_EQ(report["watermark"], before["watermark"]) << "the watermark moved past the window";
+    EXPECT_EQ(report["windows"]["failed"].get<int>(), 1) << status.out;
+    EXPECT_TRUE(report["halted"].get<bool>());
+    {
+      auto store = Store();
+      int failed = 0;
+      for (const auto& w : *store->ListWindows()) {
+        if (w.status != store::WindowStatus::kFailed) continue;
+        ++failed;
+        EXPECT_EQ(base::FormatInstant(w.since), before["watermark"].get<std::string>());
+        EXPECT_NE(w.last_error.find(c.error_text), std::string::npos) << w.last_error;
+      }
+      EXPECT_EQ(failed, 1);
+    }
+    EXPECT_FALSE(CompareServers(source, destination, kGeneratedTypes, {}).empty())
+        << "the fault should have kept some updates from the destination";
+
+    destination.SetFaults(R"({"retryAfterSeconds":0})");
+    auto clear = RunMigrate({"clear-halt"}, source, destination, state, o);
+    ASSERT_EQ(clear.exit_code, 0) << clear.err;
+    auto rerun = RunMigrate({"run", "--once"}, source, destination, state, o);
+    ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+    auto diffs = CompareServers(source, destination, kGeneratedTypes, {});
+    EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front() << "\n"
+                               << rerun.err;
+    auto after = Json::parse(RunMigrate({"status", "--json"}, source, destination, state, o).out);
+    EXPECT_GT(after["watermark"].get<std::string>(), before["watermark"].get<std::string>());
+    EXPECT_EQ(after["windows"]["failed"].get<int>(), 0) << after.dump();
+  }
 }
 
 }  // namespace

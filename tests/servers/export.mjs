@@ -321,6 +321,8 @@ export class ExportManager {
         }
       }
       if (assoc.size) items.sort(cmpEntry);
+      // Some servers list history newest first; the Bulk Data IG sets no order.
+      if (assoc.has('_history') && f.historyNewestFirst) items.reverse();
       const kept = filters.has(type) ? items.filter((e) => passesTypeFilter(e.res)) : items;
       if (kept.length) outputs.push([type, kept.map((e) => e.res)]);
     }

@@ -94,7 +94,8 @@
 //     in lastUpdated order and the newest is current; a version carrying the Azure deleted-state
 //     extension deletes; a delete newer than every version keeps the resource deleted) | InitialLoad (new versionId and lastUpdated=now); input
 //     parts type + url (valueUri/valueString/valueUrl). Needs "Prefer: respond-async".
-//     → 202 + Content-Location /fhir/_operations/import/:id. The same payload returns the same job.
+//     → 202 + Content-Location /fhir/_operations/import/:id. The same payload returns the same job
+//     (running, finished or failed: Microsoft's FHIR server matches job definitions the same way).
 //     Inputs are fetched with node:http(s) (any URL; no credentials sent, gzip accepted, redirects
 //     followed), parsed line by line; bad lines (invalid JSON, missing resourceType, type not the
 //     input's type, unknown type, bad id/meta) become OperationOutcomes whose diagnostics name the
@@ -148,6 +149,8 @@
 //   maxLinesPerFile: N      lines per export file (default 1000)
 //   ignoreUpperBound: true  ignore _till/_until
 //   upperBoundInclusive: true  _till/_until are le (inclusive) instead of lt
+//   historyNewestFirst: true  with includeAssociatedData=_history, each type's versions are listed
+//                           newest first (default: oldest first, by lastUpdated then id)
 //   exportRequiresToken: true  kick-off, status and files need "Authorization: Bearer <accessToken>"
 //                           (401 otherwise); manifest requiresAccessToken: true
 //   accessToken: "s"        token for exportRequiresToken (default "test-token")
@@ -171,6 +174,10 @@
 //   importTransient500: N   next N $import requests (kick-off or status) → 500 issue.code transient
 //   slowImportPolls: N      import status stays 202 for at least N polls
 //   importPolls: N          202 polls before a finished import reports 200 (default 1)
+//   importDrop: N           the next N resources an import job would store are silently dropped:
+//                           not stored, not in error[]; output[].count counts only what was stored
+//   importFailJob: N        the next N import jobs fail after reading their inputs (nothing stored);
+//                           their status URL answers 400 OperationOutcome "Import failed: ..."
 //   (search faults hit result pages only, never _summary=count / _count=0 probes)
 //   searchPage500: N        next N searches → 500
 //   search429: N            next N searches → 429 + Retry-After: 1

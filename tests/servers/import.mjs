@@ -157,6 +157,7 @@ export class ImportManager {
 
   async run(job) {
     const keepMeta = job.mode === 'IncrementalLoad';
+    const failJob = this.take('importFailJob');
     for (const input of job.inputs) {
       if (job.cancelled) return;
       let stream;
@@ -172,8 +173,10 @@ export class ImportManager {
       const flush = async () => {
         const items = chunk;
         chunk = [];
+        if (failJob) return;
         await this.store.lock.run(() => {
           for (const [n, r] of items) {
+            if (this.take('importDrop')) continue; // silently lost: no count, no error
             try {
               this.store.loadResource(r, { keepMeta });
               input.count++;
@@ -216,6 +219,12 @@ export class ImportManager {
         this.log(`import ${job.id} failed: ${job.failure}`);
         return;
       }
+    }
+    if (failJob) {
+      job.state = 'failed';
+      job.failure = 'the job failed (fault switch importFailJob)';
+      this.log(`import ${job.id} failed: ${job.failure}`);
+      return;
     }
     job.state = 'done';
     const total = job.inputs.reduce((n, i) => n + i.count, 0);

@@ -407,6 +407,19 @@ describe('$export', () => {
     assert.equal(m.deleted.length, 0);
   });
 
+  test('historyNewestFirst lists each type\'s versions newest first', async () => {
+    await request('PUT', '/Patient/p1', { body: { resourceType: 'Patient', id: 'p1', active: true } });
+    const times = async () => {
+      const { manifest } = await exportManifest('/$export?_type=Patient&includeAssociatedData=_history');
+      return (await ndjsonOf(manifest.output[0].url)).map((r) => Date.parse(r.meta.lastUpdated));
+    };
+    const oldest = await times();
+    assert.deepEqual(oldest, [...oldest].sort((a, b) => a - b));
+    await faults({ historyNewestFirst: true });
+    const newest = await times();
+    assert.deepEqual(newest, [...oldest].reverse());
+  });
+
   test('Patient and Group level; POST Parameters kick-off; _typeFilter', async () => {
     await load([O('stray', '2020-01-01T00:00:00Z', 'nobody')]);
     let m = (await exportManifest('/Patient/$export')).manifest;
@@ -696,6 +709,24 @@ describe('$import', () => {
     const { status } = await runImport(importBody([['Patient', `${files.url}/missing.ndjson`]]));
     assert.equal(status.status, 400);
     assert.match(status.json.issue[0].diagnostics, /404/);
+  });
+
+  test('importDrop loses resources silently; importFailJob fails the job; a payload maps to one job', async () => {
+    await faults({ importDrop: 2 });
+    const body = importBody([['Patient', `${files.url}/versions.ndjson`]]);
+    let { status } = await runImport(body);
+    assert.equal(status.status, 200);
+    assert.equal(status.json.output[0].count, 3, 'two of five dropped');
+    assert.deepEqual(status.json.error, [], 'and not reported');
+    await faults({ importFailJob: 1 });
+    ({ status } = await runImport(importBody([['Patient', `${files.url}/versions.ndjson`]], 'InitialLoad')));
+    assert.equal(status.status, 400);
+    assert.match(status.json.issue[0].diagnostics, /importFailJob/);
+    // The same payload again returns the same (finished) job, as a server that
+    // deduplicates job definitions does.
+    await faults({});
+    ({ status } = await runImport(body));
+    assert.equal(status.json.output[0].count, 3);
   });
 });
 
