@@ -305,12 +305,11 @@ TEST(RunnerTest, WithBulkHistoryAFailedWindowHoldsBackTheLaterOnes) {
   for (const auto& win : windows) {
     EXPECT_EQ(win.status, store::WindowStatus::kLoaded);
     if (win.since > failed->since && win.resources_extracted > 0) {  // not planned empty
-      EXPECT_GE(win.updated_at, failed->updated_at) << "window #" << win.id << " loaded before #"
-                                                    << failed->id << " was retried";
+      EXPECT_GE(win.updated_at, failed->updated_at)
+          << "window #" << win.id << " loaded before #" << failed->id << " was retried";
     }
   }
 }
-
 
 }  // namespace
 }  // namespace fm::migrate

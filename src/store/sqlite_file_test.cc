@@ -31,14 +31,14 @@ TEST(SqliteFileTest, SchemaVersionIsRecordedAndReopeningKeepsData) {
   {
     auto store = testing::OpenOrDie(path);
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schema_version(), 1);
+    EXPECT_EQ(store->schema_version(), 2);
     ASSERT_TRUE(store->AddWindow(MakeWindow(0, 10)).ok());
   }
-  EXPECT_EQ(RawQuery(path, "SELECT max(version) FROM schema_version"), "1");
+  EXPECT_EQ(RawQuery(path, "SELECT max(version) FROM schema_version"), "2");
   auto store = testing::OpenOrDie(path);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->ListWindows()->size(), 1u);
-  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM schema_version"), "1");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM schema_version"), "2");
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"), "wal");
 }
 
@@ -105,7 +105,7 @@ TEST(SqliteFileTest, ReadOnlyOpenNeedsACurrentSchemaAndNeverCreatesOne) {
   ASSERT_NE(testing::OpenOrDie(dir + "/v1.db"), nullptr);
   std::vector<internal::Migration> newer(internal::SchemaMigrations().begin(),
                                          internal::SchemaMigrations().end());
-  newer.push_back({2, "CREATE TABLE extra (x)"});
+  newer.push_back({static_cast<int>(newer.size()) + 1, "CREATE TABLE extra (x)"});
   auto old = internal::Db::Open({dir + "/v1.db", true}, newer);
   ASSERT_FALSE(old.ok());
   EXPECT_TRUE(Contains(old.error().message, "older")) << old.error().message;

@@ -111,6 +111,13 @@ CREATE TABLE meta (
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql"},
+    // Version 2: the engine asks for the windows not yet loaded and for the
+    // newest window of each type on every plan and every loaded window; both
+    // were scans of every window (one more per poll in follow mode).
+    {2, R"sql(
+CREATE INDEX windows_status ON windows (status);
+CREATE INDEX windows_type_since ON windows (resource_type, since, till, id);
+)sql"},
 };
 
 }  // namespace

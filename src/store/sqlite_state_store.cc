@@ -177,17 +177,28 @@ class SqliteStateStore final : public StateStore {
   }
 
   Result<std::vector<Window>> ListPendingWindows() override {
-    return Query<Window>("SELECT " FM_WINDOW_COLS
-                         " FROM windows WHERE status != 'loaded' ORDER BY since, resource_type, id",
-                         "ListPendingWindows", ReadWindow);
+    // IN over the other statuses, not != 'loaded', so windows_status serves it.
+    return Query<Window>(
+        "SELECT " FM_WINDOW_COLS
+        " FROM windows WHERE status IN (?, ?, ?, ?, ?) "
+        "ORDER BY since, resource_type, id",
+        "ListPendingWindows", ReadWindow, WindowStatusName(WindowStatus::kPlanned),
+        WindowStatusName(WindowStatus::kExtracting), WindowStatusName(WindowStatus::kExtracted),
+        WindowStatusName(WindowStatus::kLoading), WindowStatusName(WindowStatus::kFailed));
   }
 
   Result<std::vector<Window>> NewestWindows() override {
+    // A skip-scan over windows_type_since: one index seek per type, however
+    // many windows there are.
     return Query<Window>(
+        "WITH RECURSIVE types(t) AS ("
+        " SELECT min(resource_type) FROM windows"
+        " UNION ALL SELECT (SELECT min(resource_type) FROM windows WHERE resource_type > t)"
+        " FROM types WHERE t IS NOT NULL) "
         "SELECT " FM_WINDOW_COLS
-        " FROM (SELECT *, ROW_NUMBER() OVER "
-        "(PARTITION BY resource_type ORDER BY since DESC, till DESC, id DESC) "
-        "AS newest FROM windows) WHERE newest = 1 ORDER BY since, resource_type, id",
+        " FROM windows WHERE id IN (SELECT (SELECT id FROM windows"
+        " WHERE resource_type = t ORDER BY since DESC, till DESC, id DESC LIMIT 1)"
+        " FROM types WHERE t IS NOT NULL) ORDER BY since, resource_type, id",
         "NewestWindows", ReadWindow);
   }
 
