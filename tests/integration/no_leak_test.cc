@@ -132,10 +132,11 @@ class NoLeakTest : public ::testing::Test {
       token = "tok-" + server + "-" + std::to_string(++issued[server]) + "-" + auth::RandomId();
       tokens.push_back(token);
     }
-    // The old token stops working at once: the client must refresh.
+    // The old token stops working at once: the client must refresh. Source
+    // pages come late enough that a run outlives several 2-second tokens.
     try {
       (server == "source" ? source : destination)
-          .SetFaults(R"({"bearerToken":")" + token + R"("})");
+          .SetFaults(R"({"searchDelayMs":100,"bearerToken":")" + token + R"("})");
     } catch (const std::exception& e) {
       return refuse(std::string("arming the fault switch: ") + e.what());
     }

@@ -59,6 +59,7 @@ export const SWITCHES = {
   searchPage500: 'count',
   search429: 'count',
   badJsonSearchPage: 'count',
+  searchDelayMs: 'count',
   putReject: 'string[]',
 };
 
@@ -263,6 +264,8 @@ export function createApp({ name = 'fhir', log = () => {} } = {}) {
     if (take('badJsonSearchPage')) {
       return send(res, 200, text.slice(0, Math.floor(text.length / 2)) + '<<broken', { 'Content-Type': FHIR_JSON });
     }
+    const delay = Number(faults.searchDelayMs ?? 0);
+    if (delay > 0) return void setTimeout(() => send(res, 200, text, { 'Content-Type': FHIR_JSON }), delay);
     send(res, 200, text, { 'Content-Type': FHIR_JSON });
   }
 

@@ -182,6 +182,8 @@
 //   searchPage500: N        next N searches → 500
 //   search429: N            next N searches → 429 + Retry-After: 1
 //   badJsonSearchPage: N    next N searches → 200 with a body that is not valid JSON
+//   searchDelayMs: N        every result page is answered N ms late (a long run, e.g. to outlive
+//                           short-lived tokens)
 //   putReject: ["Patient/abc", ...]  PUTs of these targets → 400 OperationOutcome "... rejected by
 //                           fault switch" (batch entries; a transaction containing one fails whole;
 //                           direct PUTs too)

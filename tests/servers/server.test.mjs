@@ -319,6 +319,11 @@ describe('search', () => {
     assert.equal(bad.status, 200);
     assert.equal(bad.json, undefined);
     assert.equal((await get('/Patient')).json.total, 4);
+    await faults({ searchDelayMs: 300 });
+    const t0 = Date.now();
+    assert.equal((await get('/Patient')).json.total, 4);
+    assert.ok(Date.now() - t0 >= 290, 'the page came late');
+    await faults({});
   });
 
   test('bearerToken guards everything but $admin', async () => {
