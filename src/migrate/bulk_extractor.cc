@@ -80,9 +80,9 @@ base::Result<std::map<std::string, int64_t>> BulkExtractor::ExtractWindow(
     FM_ASSIGN_OR_RETURN(Next next, Attempt(w, types, out, counts));
     if (next == Next::kDone) break;
     if (round + 1 >= kMaxExportRestarts) {
-      return base::MakeError(base::ErrorKind::kTransient,
-                             Describe(w) + ": the source lost the export job " +
-                                 std::to_string(round + 1) + " times");
+      return base::MakeError(
+          base::ErrorKind::kTransient,
+          Describe(w) + ": the source lost the export job " + std::to_string(round + 1) + " times");
     }
   }
   if (!options_.keep_files && !options_.stage_only) {  // stage_only: the import reads them
@@ -125,28 +125,10 @@ base::Status BulkExtractor::KickOff(store::Window& w, const std::vector<std::str
 // The job is dead or its output unusable: forget it, so the next attempt
 // kicks off a new export.
 base::Status BulkExtractor::Forget(store::Window& w, const std::string& why) {
-  std::string url = w.export_url;
-  FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
-    FM_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(w.id));
-    for (auto& job : jobs) {
-      if (job.kind == "export" && job.status_url == url && job.status == "running") {
-        job.status = "failed";
-        job.result_json = why;
-        job.updated_at = clock_.Now();
-        FM_TRY_STATUS(store_.UpdateJob(job));
-      }
-    }
-    w.export_url.clear();
-    w.manifest_json.clear();
-    w.transaction_time.reset();
-    w.updated_at = clock_.Now();
-    FM_TRY_STATUS(store_.UpdateWindow(w));
-    FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
-    for (const auto& f : files) {
-      if (!f.staged_path.empty()) (void)fs_.Remove(f.staged_path);
-    }
-    return store_.DeleteFiles(w.id);
-  }));
+  FM_ASSIGN_OR_RETURN(auto files, store::ForgetExport(store_, w.id, why, clock_.Now(), &w));
+  for (const auto& f : files) {
+    if (!f.staged_path.empty()) (void)fs_.Remove(f.staged_path);
+  }
   return base::Ok();
 }
 
@@ -188,8 +170,8 @@ base::Status BulkExtractor::RecordManifest(store::Window& w, const fhir::PollRes
   int64_t total = 0;
   for (const auto& f : m.output) total += std::max<int64_t>(f.count, 0);
   Note("info", Describe(w) + ": export complete (transactionTime " +
-                   (m.transaction_time ? base::FormatInstant(*m.transaction_time) : "?") + "): " +
-                   std::to_string(m.output.size()) + " files, " + std::to_string(total) +
+                   (m.transaction_time ? base::FormatInstant(*m.transaction_time) : "?") +
+                   "): " + std::to_string(m.output.size()) + " files, " + std::to_string(total) +
                    " resources, " + std::to_string(m.error.size()) + " error files, " +
                    std::to_string(m.deleted.size()) + " deleted files");
   return base::Ok();
@@ -287,8 +269,9 @@ base::Status BulkExtractor::DownloadOne(store::FileRecord& file, bool requires_t
       return store_.UpdateFile(file);
     }
     if (!base::IsRetryable(e.kind) || attempt >= options_.max_download_attempts) {
-      return base::MakeError(e.kind, "file " + shown + ": download failed after " +
-                                         std::to_string(attempt) + " attempts: " + e.message,
+      return base::MakeError(e.kind,
+                             "file " + shown + ": download failed after " +
+                                 std::to_string(attempt) + " attempts: " + e.message,
                              e.http_status);
     }
     base::Millis delay = backoff;
@@ -327,8 +310,7 @@ base::Result<bool> BulkExtractor::DownloadAll(store::Window& w, bool requires_to
     // passthrough: the destination imports the source's URLs; nothing to fetch.
     if (options_.stage_only && options_.passthrough && f.kind == "output") continue;
     bool staged = f.status == store::FileStatus::kStaged ||
-                  f.status == store::FileStatus::kLoading ||
-                  f.status == store::FileStatus::kLoaded;
+                  f.status == store::FileStatus::kLoading || f.status == store::FileStatus::kLoaded;
     if (staged && f.status != store::FileStatus::kLoaded && !fs_.Exists(f.staged_path)) {
       staged = false;  // the staged copy was removed by hand: fetch it again
     }
@@ -441,9 +423,9 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
     }
     auto key = reader.ReadKey(line);
     if (!key.ok()) {
-      return base::MakeError(base::ErrorKind::kInvalidData, "file " + shown + " line " +
-                                                                std::to_string(line_no) + ": " +
-                                                                key.error().message);
+      return base::MakeError(
+          base::ErrorKind::kInvalidData,
+          "file " + shown + " line " + std::to_string(line_no) + ": " + key.error().message);
     }
     if (key->id.empty()) {
       return base::MakeError(base::ErrorKind::kInvalidData,
@@ -547,8 +529,9 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
     }
     FM_ASSIGN_OR_RETURN(bool fresh, RefreshLinks(w));
     if (!fresh) {
-      Note("warn", Describe(w) + ": file links expired and the status URL is gone; exporting "
-                                 "the window again");
+      Note("warn", Describe(w) +
+                       ": file links expired and the status URL is gone; exporting "
+                       "the window again");
       FM_TRY_STATUS(Forget(w, "file links expired, status URL gone"));
       return Next::kRestartExport;
     }

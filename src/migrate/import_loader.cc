@@ -28,8 +28,9 @@ class ServeStager : public ImportStager {
   explicit ServeStager(stage::FileServer& server) : server_(server) {}
   base::Result<std::string> Stage(const store::FileRecord& file) override {
     if (file.staged_path.empty()) {
-      return base::MakeError(base::ErrorKind::kFatal, "serve staging: file " +
-                                                          std::to_string(file.id) + " is not staged locally");
+      return base::MakeError(
+          base::ErrorKind::kFatal,
+          "serve staging: file " + std::to_string(file.id) + " is not staged locally");
     }
     return server_.Register(file.staged_path);
   }
@@ -59,17 +60,22 @@ class AzureBlobStager : public ImportStager {
 
 // The inputs of a job as stored in JobRecord::result_json: file ids, types
 // and a hash of each URL (a SAS URL is a credential: never stored).
-json InputsJson(const std::vector<fhir::ImportInput>& inputs, const std::map<std::string, int64_t>& file_of) {
+json InputsJson(const std::vector<fhir::ImportInput>& inputs,
+                const std::map<std::string, int64_t>& file_of) {
   json a = json::array();
   for (const auto& in : inputs) {
-    a.push_back({{"file_id", file_of.at(in.url)}, {"type", in.type}, {"url_sha256", fm::json::Sha256Hex(in.url)}});
+    a.push_back({{"file_id", file_of.at(in.url)},
+                 {"type", in.type},
+                 {"url_sha256", fm::json::Sha256Hex(in.url)}});
   }
   return a;
 }
 
 }  // namespace
 
-std::unique_ptr<ImportStager> NewPassthroughStager() { return std::make_unique<PassthroughStager>(); }
+std::unique_ptr<ImportStager> NewPassthroughStager() {
+  return std::make_unique<PassthroughStager>();
+}
 std::unique_ptr<ImportStager> NewServeStager(stage::FileServer& server) {
   return std::make_unique<ServeStager>(server);
 }
@@ -93,25 +99,8 @@ base::Result<ImportWindowResult> ImportWindowLoader::LoadWindow(int64_t window_i
 }
 
 base::Status ImportWindowLoader::ForgetExport(int64_t window_id, const std::string& why) {
-  return store_.Transaction([&]() -> base::Status {
-    FM_ASSIGN_OR_RETURN(store::Window w, store_.GetWindow(window_id));
-    FM_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(window_id));
-    for (auto& job : jobs) {
-      if (job.kind != "export" || job.status_url != w.export_url || job.status == "failed") {
-        continue;
-      }
-      job.status = "failed";
-      job.result_json = why;
-      job.updated_at = clock_.Now();
-      FM_TRY_STATUS(store_.UpdateJob(job));
-    }
-    w.export_url.clear();
-    w.manifest_json.clear();
-    w.transaction_time.reset();
-    w.updated_at = clock_.Now();
-    FM_TRY_STATUS(store_.UpdateWindow(w));
-    return store_.DeleteFiles(window_id);
-  });
+  FM_TRY_STATUS(store::ForgetExport(store_, window_id, why, clock_.Now()));
+  return base::Ok();
 }
 
 base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_id,
@@ -179,7 +168,8 @@ base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_
     FM_ASSIGN_OR_RETURN(std::vector<fhir::ImportLineError> errors, importer_.ReadErrors(result));
     store::JobRecord job = job_of_url[k.status_url];
     json stored = json::parse(job.result_json, nullptr, false);
-    json inputs_json = stored.is_object() && stored.contains("inputs") ? stored["inputs"] : json::array();
+    json inputs_json =
+        stored.is_object() && stored.contains("inputs") ? stored["inputs"] : json::array();
     // This job's counts against the export's: output entries are matched to
     // files by URL hash (resumed jobs know their files only by id and hash).
     std::map<int64_t, int64_t> loaded_of, errors_of;
@@ -197,7 +187,8 @@ base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_
       int64_t id = in.value("file_id", int64_t{0});
       if (!by_id.count(id)) continue;
       std::string key = std::to_string(id);
-      if (loaded_of.count(id)) keyed.output.push_back({by_id[id].resource_type, loaded_of[id], key});
+      if (loaded_of.count(id))
+        keyed.output.push_back({by_id[id].resource_type, loaded_of[id], key});
       if (errors_of.count(id)) keyed.error.push_back({"OperationOutcome", errors_of[id], key, ""});
       expectations.push_back({key, by_id[id].resource_type + " file", by_id[id].expected_count});
     }
@@ -275,8 +266,8 @@ base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_
 
   if (!problems.empty()) {
     return base::MakeError(base::ErrorKind::kInvalidData,
-                           "import of window " + std::to_string(window_id) + " fell short: " +
-                               base::Join(problems, "; "));
+                           "import of window " + std::to_string(window_id) +
+                               " fell short: " + base::Join(problems, "; "));
   }
   return out;
 }

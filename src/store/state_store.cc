@@ -56,4 +56,33 @@ std::optional<FileStatus> ParseFileStatus(std::string_view name) {
   return Parse(kFileStatusNames, name);
 }
 
+base::Result<std::vector<FileRecord>> ForgetExport(StateStore& store, int64_t window_id,
+                                                   const std::string& why, base::Instant now,
+                                                   Window* window) {
+  std::vector<FileRecord> files;
+  FM_TRY_STATUS(store.Transaction([&]() -> base::Status {
+    FM_ASSIGN_OR_RETURN(Window w, store.GetWindow(window_id));
+    FM_ASSIGN_OR_RETURN(auto jobs, store.ListJobs(window_id));
+    for (auto& job : jobs) {
+      if (job.kind != "export" || job.status_url != w.export_url || job.status == "failed") {
+        continue;
+      }
+      job.status = "failed";
+      job.result_json = why;
+      job.updated_at = now;
+      FM_TRY_STATUS(store.UpdateJob(job));
+    }
+    w.export_url.clear();
+    w.manifest_json.clear();
+    w.transaction_time.reset();
+    w.updated_at = now;
+    FM_TRY_STATUS(store.UpdateWindow(w));
+    FM_ASSIGN_OR_RETURN(files, store.ListFiles(window_id));
+    FM_TRY_STATUS(store.DeleteFiles(window_id));
+    if (window != nullptr) *window = std::move(w);
+    return base::Ok();
+  }));
+  return files;
+}
+
 }  // namespace fm::store

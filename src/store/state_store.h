@@ -28,13 +28,13 @@ std::optional<WindowStatus> ParseWindowStatus(std::string_view name);
 
 struct Window {
   int64_t id = 0;
-  base::Instant since;            // inclusive
-  base::Instant till;             // exclusive
-  std::string resource_type;      // empty: all types (system-level)
+  base::Instant since;        // inclusive
+  base::Instant till;         // exclusive
+  std::string resource_type;  // empty: all types (system-level)
   WindowStatus status = WindowStatus::kPlanned;
-  int attempts = 0;               // failed attempts so far
-  std::string export_url;         // $export status URL once kicked off
-  std::string manifest_json;      // completion manifest (URLs redacted of SAS)
+  int attempts = 0;           // failed attempts so far
+  std::string export_url;     // $export status URL once kicked off
+  std::string manifest_json;  // completion manifest (URLs redacted of SAS)
   std::optional<base::Instant> transaction_time;
   int64_t resources_extracted = 0;
   int64_t resources_loaded = 0;
@@ -52,23 +52,23 @@ struct FileRecord {
   int64_t id = 0;
   int64_t window_id = 0;
   std::string resource_type;
-  std::string url;            // source URL (redacted form for display is derived)
-  std::string staged_path;    // local path or staged URL
+  std::string url;              // source URL (redacted form for display is derived)
+  std::string staged_path;      // local path or staged URL
   int64_t expected_count = -1;  // manifest count, -1 unknown
   int64_t bytes = 0;
   int64_t lines = 0;
-  int64_t lines_loaded = 0;   // checkpoint: loading resumes after this line
+  int64_t lines_loaded = 0;  // checkpoint: loading resumes after this line
   FileStatus status = FileStatus::kPending;
   std::string kind = "output";  // output | error | deleted
 };
 
 struct JobRecord {
   int64_t id = 0;
-  std::string kind;        // "export" | "import"
+  std::string kind;  // "export" | "import"
   int64_t window_id = 0;
-  std::string server;      // "source" | "destination"
-  std::string status_url;  // Content-Location
-  std::string status = "running";  // running | done | failed | cancelled
+  std::string server;               // "source" | "destination"
+  std::string status_url;           // Content-Location
+  std::string status = "running";   // running | done | failed | cancelled
   std::string request_fingerprint;  // idempotence key (e.g. hash of the input list)
   std::string result_json;
   base::Instant created_at;
@@ -78,7 +78,7 @@ struct JobRecord {
 struct Failure {
   int64_t id = 0;
   int64_t window_id = 0;
-  std::string stage;          // "load" | "export" | "import" | "extract"
+  std::string stage;  // "load" | "export" | "import" | "extract"
   std::string resource_type;
   std::string resource_id;
   int http_status = 0;
@@ -113,9 +113,9 @@ struct TypeCounts {
 };
 
 struct MigrationState {
-  std::string fingerprint;               // of the settings that shape windows
-  std::optional<base::Instant> start;    // first since
-  std::optional<base::Instant> watermark;  // everything before is loaded
+  std::string fingerprint;                       // of the settings that shape windows
+  std::optional<base::Instant> start;            // first since
+  std::optional<base::Instant> watermark;        // everything before is loaded
   std::optional<base::Instant> last_success_at;  // wall time of last loaded window
   bool halted = false;
   std::string halt_reason;
@@ -165,8 +165,7 @@ class StateStore {
   // Failures (the quarantine).
   virtual base::Status AddFailure(const Failure& failure) = 0;
   // Oldest first (by id), at most `limit` rows (SIZE_MAX: all).
-  virtual base::Result<std::vector<Failure>> ListFailures(bool include_resolved,
-                                                          size_t limit) = 0;
+  virtual base::Result<std::vector<Failure>> ListFailures(bool include_resolved, size_t limit) = 0;
   virtual base::Result<int64_t> CountFailures(bool include_resolved) = 0;
   virtual base::Status ResolveFailure(int64_t id) = 0;
   // Removes the unresolved failures of a window (a new attempt of the window
@@ -197,9 +196,20 @@ class StateStore {
   virtual int schema_version() const = 0;
 };
 
+// Forgets the export job of window `window_id`, so that its next attempt
+// kicks off a new one: the job records of its status URL that have not failed
+// are marked failed with `why`, the window's export URL, manifest and
+// transactionTime are cleared, and its file records deleted — one
+// transaction. Returns the file records it deleted (their staged files are
+// the caller's to remove) and leaves the updated window in `*window` when
+// given.
+base::Result<std::vector<FileRecord>> ForgetExport(StateStore& store, int64_t window_id,
+                                                   const std::string& why, base::Instant now,
+                                                   Window* window = nullptr);
+
 struct SqliteOptions {
-  std::string path;            // file; ":memory:" for tests
-  bool read_only = false;      // `status` reads while a run writes
+  std::string path;        // file; ":memory:" for tests
+  bool read_only = false;  // `status` reads while a run writes
   int busy_timeout_ms = 10'000;
 };
 
