@@ -26,9 +26,8 @@ std::unique_ptr<fhir::BulkExportClient> ExportClientFor(App& app, fhir::Client& 
   poll.initial_interval = bulk.poll_interval;
   poll.max_interval = bulk.max_poll_interval;
   poll.max_retry_after = bulk.max_poll_interval;
-  auto client = std::make_unique<fhir::BulkExportClient>(server.name(), server.base_url(),
-                                                         *app.counting, *app.clock, poll, note,
-                                                         std::move(auth));
+  auto client = std::make_unique<fhir::BulkExportClient>(
+      server.name(), server.base_url(), *app.counting, *app.clock, poll, note, std::move(auth));
   client->SetUrlGuard([&app, &server](const std::string& what, const std::string& url) {
     return auth::CheckAllowedOrigin(server.name() + " " + what, url, server.base_url(),
                                     app.config.allowed_origins);
@@ -43,6 +42,9 @@ int CmdVerify(const Context& ctx, const VerifyFlags& flags) {
   if (!config) return kExitUsage;
   migrate::ProgressSink quiet;
   auto app = BuildApp(std::move(*config), quiet);
+  // SIGINT/SIGTERM stop the check at its next wait and let it clean up (an
+  // export job is DELETEd); a second signal kills at once.
+  InstallSignalHandling(*app->clock);
   const Config& c = app->config;
 
   verify::VerifyRequest request;
@@ -99,13 +101,23 @@ int CmdVerify(const Context& ctx, const VerifyFlags& flags) {
     if (watermark) {
       request.before = watermark;
     } else if (flags.before_watermark) {
-      std::fprintf(stderr, "fhir-migrate: verify: --before-watermark: the state has no watermark yet\n");
+      std::fprintf(stderr,
+                   "fhir-migrate: verify: --before-watermark: the state has no watermark yet\n");
       return kExitUsage;
     }
   }
 
   auto report = verify::Verify(*app->source, *app->destination, request, exports);
-  if (!report.ok()) return Report("verify", report.error());
+  if (!report.ok()) {
+    if (report.error().kind == base::ErrorKind::kCancelled) {
+      // Never 0: an interrupted check proves nothing.
+      std::fprintf(stderr,
+                   "fhir-migrate: verify: stopped before the check was complete; no "
+                   "result was recorded\n");
+      return kExitFailure;
+    }
+    return Report("verify", report.error());
+  }
   if (have_store) {
     if (auto s = verify::RecordChecks(*app->store, *report, app->clock->Now()); !s.ok()) {
       std::fprintf(stderr, "fhir-migrate: verify: result not recorded: %s\n",

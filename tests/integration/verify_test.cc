@@ -3,8 +3,10 @@
 // reported exactly (ids and JSON Pointers), and nothing else is.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "tests/integration/compare.h"
 
@@ -59,8 +61,11 @@ TEST_F(VerifyTest, EqualServersPassEveryCheck) {
   std::string ndjson = Generate(300, 21, "2022-01-01", "2023-01-01");
   source.LoadNdjson(ndjson);
   destination.LoadNdjson(ndjson);
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"--surface"}, {"--deep", "5"}, {"--full"}, {"--surface", "--deep", "3", "--full", "--json"}}) {
+  for (auto args :
+       std::vector<std::vector<std::string>>{{"--surface"},
+                                             {"--deep", "5"},
+                                             {"--full"},
+                                             {"--surface", "--deep", "3", "--full", "--json"}}) {
     auto run = Verify(args);
     EXPECT_EQ(run.exit_code, 0) << args[0] << "\n" << run.out << run.err;
   }
@@ -120,8 +125,10 @@ void VerifyTest::ExpectExactly(const json& f, const Planted& p) {
     EXPECT_EQ(t["missing"], type == "Observation" ? 1 : 0) << type;
     EXPECT_EQ(t["extra"], type == "Patient" ? 1 : 0) << type;
     EXPECT_EQ(t["different"], type == "Patient" ? 2 : 0) << type;
-    EXPECT_EQ(t["destination"].get<int64_t>() - t["source"].get<int64_t>(),
-              type == "Observation" ? -1 : type == "Patient" ? 1 : 0)
+    EXPECT_EQ(t["destination"].get<int64_t>() - t["source"].get<int64_t>(), type == "Observation"
+                                                                                ? -1
+                                                                            : type == "Patient" ? 1
+                                                                                                : 0)
         << type;
   }
 }
@@ -154,7 +161,8 @@ TEST_F(VerifyTest, EveryPlantedDifferenceIsReportedExactlyAndNothingElse) {
   std::map<std::string, json> mismatches;
   for (const auto& t : d["types"]) {
     EXPECT_EQ(t["sampled"], t["population"]) << t["type"];
-    for (const auto& m : t["mismatches"]) mismatches[t["type"].get<std::string>() + "/" + m["id"].get<std::string>()] = m;
+    for (const auto& m : t["mismatches"])
+      mismatches[t["type"].get<std::string>() + "/" + m["id"].get<std::string>()] = m;
   }
   ASSERT_EQ(mismatches.size(), 3u) << d.dump(1);
   EXPECT_TRUE(mismatches["Observation/" + missing_id]["missing"].get<bool>());
@@ -177,7 +185,8 @@ TEST_F(VerifyTest, EveryPlantedDifferenceIsReportedExactlyAndNothingElse) {
   // A surface check that disagrees names the types whose counts differ.
   auto surface = Verify({"--surface"});
   EXPECT_EQ(surface.exit_code, 6) << surface.out;
-  EXPECT_NE(surface.err.find("counts differ for Observation, Patient"), std::string::npos) << surface.err;
+  EXPECT_NE(surface.err.find("counts differ for Observation, Patient"), std::string::npos)
+      << surface.err;
   EXPECT_NE(surface.out.find("MISMATCH"), std::string::npos) << surface.out;
 
   // status shows the newest check, whatever its kind.
@@ -236,6 +245,40 @@ TEST_F(VerifyTest, FullCheckMixesExportAndSearchWhenOneSideCannotExport) {
   EXPECT_NE(full.err.find("destination: the full check's $export failed"), std::string::npos)
       << full.err;
   EXPECT_NE(full.err.find("reading by search instead"), std::string::npos) << full.err;
+}
+
+TEST_F(VerifyTest, AnInterruptedFullCheckDeletesItsExportAndNeverPasses) {
+  std::string ndjson = Generate(200, 23, "2022-01-01", "2023-01-01");
+  source.LoadNdjson(ndjson);
+  destination.LoadNdjson(ndjson);
+  // The source's export job stays "in progress" for a long while.
+  source.SetFaults(R"({"retryAfterSeconds":1,"slowExportPolls":1000})");
+  std::string log = dir + "/verify.log";
+  std::vector<std::string> argv = {FhirMigrateBinary(),
+                                   "-o",
+                                   "source.url=" + source.base_url(),
+                                   "-o",
+                                   "destination.url=" + destination.base_url(),
+                                   "-o",
+                                   "state.path=" + state,
+                                   "-o",
+                                   "verify.full_via=export",
+                                   "verify",
+                                   "--full"};
+  Process verify({argv, {}, log, ""});
+  for (int i = 0; i < 200 && json::parse(source.Stats())["exportKickoffs"] != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(json::parse(source.Stats())["exportKickoffs"], 1) << ReadFile(log);
+  verify.Signal(SIGINT);
+  auto code = verify.Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(code.has_value()) << "verify did not stop: " << ReadFile(log);
+  EXPECT_NE(*code, 0) << ReadFile(log);
+  EXPECT_NE(*code, 128 + SIGINT) << "killed, not stopped: " << ReadFile(log);
+  EXPECT_NE(ReadFile(log).find("stopped before the check was complete"), std::string::npos)
+      << ReadFile(log);
+  auto stats = json::parse(source.Stats());
+  EXPECT_EQ(stats["requests"].value("DELETE $export-status", 0), 1) << stats.dump();
 }
 
 TEST_F(VerifyTest, ApplyWithoutFixDeletesIsAUsageError) {
