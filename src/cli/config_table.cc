@@ -424,7 +424,8 @@ const std::vector<Key>& Keys() {
                      c.migration.import.azure_key_env = v;
                    })},
                   {"staging.azure_sas_env", "",
-                   "environment variable holding a container SAS token",
+                   "environment variable holding a container SAS token (used instead of the "
+                   "key; $import then reads with it)",
                    StringField([](Config& c, const std::string& v) {
                      c.migration.import.azure_sas_env = v;
                    })},

@@ -228,6 +228,11 @@ base::Status AzureBlobClient::CreateContainerIfMissing() {
   request.url = ContainerUrl() + "?restype=container";
   auto sent = Send(std::move(request), "create container " + options_.container);
   if (!sent.ok() && sent.error().http_status == 409) return base::Ok();  // exists
+  // A container SAS cannot create containers (403): the container is expected
+  // to exist, and an upload with a SAS that is really refused fails next.
+  if (!sent.ok() && sent.error().http_status == 403 && !options_.sas_token.empty()) {
+    return base::Ok();
+  }
   if (!sent.ok()) return sent.error();
   return base::Ok();
 }
@@ -314,8 +319,9 @@ base::Result<std::string> AzureBlobClient::Download(const std::string& blob_name
 
 base::Result<std::string> AzureBlobClient::ReadSasUrl(const std::string& blob_name) const {
   if (options_.account_key.empty()) {
+    if (!options_.sas_token.empty()) return BlobUrl(blob_name) + "?" + options_.sas_token;
     return base::MakeError(base::ErrorKind::kFatal,
-                           "azure-blob: read SAS URLs for $import need the account key");
+                           "azure-blob: read SAS URLs for $import need the account key or a SAS");
   }
   std::string expiry = SasTime(clock_.Now() + options_.sas_lifetime);
   std::string name = options_.prefix + blob_name;

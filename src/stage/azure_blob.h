@@ -55,7 +55,8 @@ class AzureBlobClient {
 
   const AzureBlobOptions& options() const { return options_; }
 
-  // PUT ?restype=container; an existing container (409) is fine.
+  // PUT ?restype=container; an existing container (409) is fine, and so is a
+  // 403 under SAS auth (a container SAS cannot create its container).
   base::Status CreateContainerIfMissing();
 
   // Uploads a local file: one Put Blob when it fits in one block, else Put
@@ -72,7 +73,9 @@ class AzureBlobClient {
   std::string BlobUrl(const std::string& blob_name) const;
 
   // A read-only service SAS URL (sp=r, sr=b, se=now+sas_lifetime) for
-  // `$import`. Needs account_key (kFatal otherwise).
+  // `$import`, signed with account_key. Without a key, the blob URL with the
+  // configured sas_token (its permissions and expiry, not sas_lifetime's);
+  // kFatal when there is neither.
   base::Result<std::string> ReadSasUrl(const std::string& blob_name) const;
 
  private:
