@@ -21,6 +21,44 @@
 #include "server/ops_server.h"
 
 namespace fm::cli {
+namespace {
+
+// staging.azure_*: the container URL split into endpoint and container, and
+// the credentials read from the environment variables the config names (a
+// secret is never a config value). Without any credential the run stops
+// before exporting anything.
+base::Result<stage::AzureBlobOptions> AzureBlobOptionsFrom(const migrate::ImportLoadOptions& io) {
+  stage::AzureBlobOptions ao;
+  std::string url = io.azure_container_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  auto slash = url.rfind('/');
+  if (slash == std::string::npos || slash < 8) {
+    return base::MakeError(base::ErrorKind::kFatal,
+                           "staging.azure_container_url must be <account endpoint>/<container>");
+  }
+  ao.endpoint = url.substr(0, slash);
+  ao.container = url.substr(slash + 1);
+  ao.account = io.azure_account;
+  auto from_env = [](const std::string& name) {
+    const char* v = name.empty() ? nullptr : std::getenv(name.c_str());
+    return v == nullptr ? std::string() : std::string(v);
+  };
+  ao.account_key = from_env(io.azure_key_env);
+  ao.sas_token = from_env(io.azure_sas_env);
+  ao.sas_lifetime = io.sas_expiry;
+  if (ao.account_key.empty() && ao.sas_token.empty()) {
+    return base::MakeError(base::ErrorKind::kFatal,
+                           "staging.kind = azure-blob needs a credential: staging.azure_key_env or "
+                           "staging.azure_sas_env must name a set environment variable");
+  }
+  if (!ao.account_key.empty() && ao.account.empty()) {
+    return base::MakeError(base::ErrorKind::kFatal,
+                           "staging.azure_account is required with staging.azure_key_env");
+  }
+  return ao;
+}
+
+}  // namespace
 
 int CmdRun(const Context& ctx, bool follow) {
   auto config = LoadConfigOrReport(ctx.sources);
@@ -147,29 +185,10 @@ int CmdRun(const Context& ctx, bool follow) {
       file_server = std::move(*started);
       stager = migrate::NewServeStager(*file_server);
     } else if (io.staging_kind == "azure-blob") {
-      stage::AzureBlobOptions ao;
-      std::string url = io.azure_container_url;
-      while (!url.empty() && url.back() == '/') url.pop_back();
-      auto slash = url.rfind('/');
-      if (slash == std::string::npos || slash < 8) {
-        return Report("run", base::MakeError(base::ErrorKind::kFatal,
-                                             "staging.azure_container_url must be "
-                                             "<account endpoint>/<container>"));
-      }
-      ao.endpoint = url.substr(0, slash);
-      ao.container = url.substr(slash + 1);
-      ao.account = io.azure_account;
-      if (!io.azure_key_env.empty()) {
-        const char* key = std::getenv(io.azure_key_env.c_str());
-        if (key != nullptr) ao.account_key = key;
-      }
-      if (!io.azure_sas_env.empty()) {
-        const char* sas = std::getenv(io.azure_sas_env.c_str());
-        if (sas != nullptr) ao.sas_token = sas;
-      }
-      ao.sas_lifetime = io.sas_expiry;
+      auto ao = AzureBlobOptionsFrom(io);
+      if (!ao.ok()) return Report("run", ao.error());
       blob_client =
-          std::make_unique<stage::AzureBlobClient>(*app->retrying, *app->clock, *app->fs, ao);
+          std::make_unique<stage::AzureBlobClient>(*app->retrying, *app->clock, *app->fs, *ao);
       stager = migrate::NewAzureBlobStager(*blob_client);
     } else {
       return Report("run", base::MakeError(
