@@ -65,7 +65,8 @@ std::string Generate(int count, int seed, const std::string& from, const std::st
 
 RunResult RunMigrate(const std::vector<std::string>& args, FhirServer& source,
                      FhirServer& destination, const std::string& state_path,
-                     const std::vector<std::string>& overrides) {
+                     const std::vector<std::string>& overrides,
+                     const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv = {FhirMigrateBinary(),
                                    "-o", "source.url=" + source.base_url(),
                                    "-o", "destination.url=" + destination.base_url(),
@@ -77,7 +78,7 @@ RunResult RunMigrate(const std::vector<std::string>& args, FhirServer& source,
     argv.push_back(o);
   }
   argv.insert(argv.end(), args.begin(), args.end());
-  return Run(argv);
+  return Run(argv, env);
 }
 
 }  // namespace fm::harness

@@ -23,10 +23,12 @@ std::vector<std::string> CompareServers(FhirServer& a, FhirServer& b,
 // Generated NDJSON from the fhirgen binary.
 std::string Generate(int count, int seed, const std::string& from, const std::string& till);
 
-// The binary with a config pointing at the two servers; extra -o overrides.
+// The binary with a config pointing at the two servers; extra -o overrides
+// and environment variables (added to the test's own).
 RunResult RunMigrate(const std::vector<std::string>& args, FhirServer& source,
                      FhirServer& destination, const std::string& state_path,
-                     const std::vector<std::string>& overrides = {});
+                     const std::vector<std::string>& overrides = {},
+                     const std::map<std::string, std::string>& env = {});
 
 extern const std::vector<std::string> kGeneratedTypes;
 
