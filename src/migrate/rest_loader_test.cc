@@ -191,7 +191,8 @@ TEST(RestLoaderTest, VersionsOfOneResourceLandInOrderWhateverTheBatching) {
   w.dst.SetOverride([&](const http::Request& req) -> std::optional<http::Response> {
     if (req.method != "POST") return std::nullopt;
     std::vector<std::string> ids;
-    for (const auto& e : nlohmann::json::parse(req.body)["entry"]) {
+    const auto bundle = nlohmann::json::parse(req.body);
+    for (const auto& e : bundle["entry"]) {
       ids.push_back(e["request"]["url"]);
     }
     {
