@@ -203,7 +203,11 @@ int CmdRun(const Context& ctx, bool follow) {
   migrate::Extractor& extractor = options.extract == migrate::ExtractMode::kBulk
                                       ? static_cast<migrate::Extractor&>(bulk_extractor)
                                       : search_extractor;
-  migrate::RestLoader loader(*app->destination, *app->store, sink, *app->clock, options.rest,
+  migrate::RestLoadOptions rest_options = options.rest;
+  // Only an export carrying history puts several versions of one resource in
+  // a window; otherwise remembering versions would cost memory per id.
+  if (!migrate::LoadsWindowsInOrder(options)) rest_options.version_memory = 0;
+  migrate::RestLoader loader(*app->destination, *app->store, sink, *app->clock, rest_options,
                              app->source->base_url());
   migrate::Runner runner(options, *app->store, planner, extractor, loader, sink, *app->clock);
   migrate::ConformanceCopier conformance(options.conformance, *app->source, loader, *app->store,

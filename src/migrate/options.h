@@ -88,7 +88,9 @@ struct RestLoadOptions {
   size_t queue_bundles = 16;       // bundles buffered between extract and load
   bool rewrite_references = true;  // absolute source references → relative
   // Resources whose newest sent version a session remembers (at least half of
-  // them), to skip an older version consumed after a newer one.
+  // them), to skip an older version consumed after a newer one. 0 turns the
+  // memory off; `run` does so unless windows can hold several versions of a
+  // resource (LoadsWindowsInOrder), so a plain export costs no memory per id.
   size_t version_memory = 100'000;
 };
 

@@ -299,5 +299,13 @@ TEST(VersionOrderTest, RemembersAtLeastHalfItsCapacity) {
   EXPECT_FALSE(superseded("x", 3));  // forgotten: the documented limit
 }
 
+TEST(VersionOrderTest, CapacityZeroRemembersNothingAndSkipsNothing) {
+  VersionOrder order(0);
+  EXPECT_FALSE(order.Superseded("x", Version("x", 5)));
+  EXPECT_FALSE(order.Superseded("x", Version("x", 4)));
+  order.Record("x", Version("x", 9));
+  EXPECT_FALSE(order.Superseded("x", Version("x", 1)));
+}
+
 }  // namespace
 }  // namespace fm::migrate

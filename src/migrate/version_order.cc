@@ -23,7 +23,8 @@ std::optional<bool> IsOlderVersion(const Resource& a, const Resource& b) {
   return std::nullopt;
 }
 
-VersionOrder::VersionOrder(size_t capacity) : generation_size_(std::max<size_t>(1, capacity / 2)) {}
+VersionOrder::VersionOrder(size_t capacity)
+    : generation_size_(capacity == 0 ? 0 : std::max<size_t>(1, capacity / 2)) {}
 
 const VersionOrder::Version* VersionOrder::Find(const std::string& key) const {
   if (auto it = current_.find(key); it != current_.end()) return &it->second;
@@ -44,6 +45,7 @@ void VersionOrder::Put(const std::string& key, const Resource& r) {
 }
 
 bool VersionOrder::Superseded(const std::string& key, const Resource& r) {
+  if (generation_size_ == 0) return false;
   if (const Version* known = Find(key)) {
     Resource newest{r.type, r.id, "", known->version_id, known->last_updated};
     std::optional<bool> older = IsOlderVersion(r, newest);
@@ -59,6 +61,7 @@ bool VersionOrder::Superseded(const std::string& key, const Resource& r) {
 }
 
 void VersionOrder::Record(const std::string& key, const Resource& r) {
+  if (generation_size_ == 0) return;
   if (const Version* known = Find(key)) {
     Resource newest{r.type, r.id, "", known->version_id, known->last_updated};
     if (IsOlderVersion(r, newest) != false) return;  // keep the newer (or orderable) one

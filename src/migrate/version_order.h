@@ -6,7 +6,8 @@
 // Bounded memory: two generations of at most capacity/2 ids each, so the last
 // capacity/2 distinct ids are always remembered and never more than capacity.
 // An older version arriving after more distinct ids than that have passed is
-// no longer recognised (it is sent, and may become current). Not thread-safe.
+// no longer recognised (it is sent, and may become current). Capacity 0
+// turns it off: nothing is remembered and nothing is skipped. Not thread-safe.
 #pragma once
 
 #include <optional>
@@ -43,7 +44,7 @@ class VersionOrder {
   const Version* Find(const std::string& key) const;
   void Put(const std::string& key, const Resource& r);
 
-  size_t generation_size_;
+  size_t generation_size_;  // 0: off
   std::unordered_map<std::string, Version> current_;
   std::unordered_map<std::string, Version> previous_;
 };
