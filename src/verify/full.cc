@@ -87,13 +87,6 @@ base::Result<std::string> ReadSide(const FullSide& side, Side which,
 
 }  // namespace
 
-base::Result<FullVia> ParseFullVia(const std::string& text) {
-  if (text == "auto") return FullVia::kAuto;
-  if (text == "export") return FullVia::kExport;
-  if (text == "search") return FullVia::kSearch;
-  return base::MakeError(base::ErrorKind::kInvalidData, "use auto, export or search");
-}
-
 bool FullResult::passed() const {
   return std::all_of(types.begin(), types.end(), [](const FullType& t) {
     return t.missing == 0 && t.extra == 0 && t.different == 0;

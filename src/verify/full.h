@@ -26,8 +26,14 @@ enum class FullVia {
   kExport,  // $export even when not advertised
   kSearch,  // search paging only
 };
-// "auto" | "export" | "search"; kInvalidData otherwise.
-base::Result<FullVia> ParseFullVia(const std::string& text);
+// "auto" | "export" | "search"; kInvalidData otherwise. Inline: the config
+// loader (and its fuzz target) need it without the rest of the full check.
+inline base::Result<FullVia> ParseFullVia(const std::string& text) {
+  if (text == "auto") return FullVia::kAuto;
+  if (text == "export") return FullVia::kExport;
+  if (text == "search") return FullVia::kSearch;
+  return base::MakeError(base::ErrorKind::kInvalidData, "use auto, export or search");
+}
 
 struct FullOptions {
   std::vector<std::string> ignore;
