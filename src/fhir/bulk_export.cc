@@ -386,4 +386,26 @@ base::Result<DownloadResult> BulkExportClient::Download(const std::string& url,
   }
 }
 
+base::Status WaitToRetryDownload(const base::Error& e, int attempt, const std::string& shown,
+                                 uint64_t resume_from, DownloadRetry& retry, env::Clock& clock,
+                                 const NoteHook& note) {
+  if (!base::IsRetryable(e.kind) || attempt >= retry.max_attempts) {
+    return base::MakeError(e.kind,
+                           "file " + shown + ": download failed after " + std::to_string(attempt) +
+                               " attempts: " + e.message,
+                           e.http_status);
+  }
+  base::Millis delay = retry.backoff;
+  if (e.retry_after) delay = std::min<base::Millis>(*e.retry_after, retry.max_backoff);
+  if (note) {
+    std::string from =
+        resume_from > 0 ? "from byte " + std::to_string(resume_from) + " (Range)" : "the file";
+    note("warn", "file " + shown + ": " + e.message + "; retrying " + from + " in " +
+                     base::FormatDuration(delay));
+  }
+  if (!clock.SleepFor(delay)) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
+  retry.backoff = std::min(retry.backoff * 2, retry.max_backoff);
+  return base::Ok();
+}
+
 }  // namespace fm::fhir

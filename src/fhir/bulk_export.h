@@ -162,4 +162,22 @@ class BulkExportClient {
   UrlGuard url_guard_;
 };
 
+// How a file download is retried after a failure (see WaitToRetryDownload).
+struct DownloadRetry {
+  int max_attempts = 5;
+  base::Millis backoff{1000};       // the next wait; doubled after each retry
+  base::Millis max_backoff{60000};  // cap of the wait and of a Retry-After
+};
+
+// The step after attempt `attempt` (1-based) to download file `shown` failed
+// with `e`, shared by everything that downloads export files: an error naming
+// the file when `e` is not retryable or the attempts are used up; otherwise a
+// note, a wait (the server's Retry-After capped at max_backoff, else the
+// current backoff), the backoff doubled up to its cap, and Ok to try again —
+// from byte `resume_from` (Range) when above 0. kCancelled when the wait was
+// interrupted.
+base::Status WaitToRetryDownload(const base::Error& e, int attempt, const std::string& shown,
+                                 uint64_t resume_from, DownloadRetry& retry, env::Clock& clock,
+                                 const NoteHook& note);
+
 }  // namespace fm::fhir

@@ -369,5 +369,34 @@ TEST(BulkExportGuardTest, OffOriginStatusAndFileUrlsAreRefusedUnsent) {
   EXPECT_EQ(sent, 0);
 }
 
+TEST(WaitToRetryDownloadTest, BacksOffHonoursRetryAfterAndGivesUpNamingTheFile) {
+  env::ManualClock clock{*base::ParseInstant("2024-01-01T00:00:00Z")};
+  std::vector<std::string> notes;
+  NoteHook note = [&](const std::string&, const std::string& message) { notes.push_back(message); };
+  DownloadRetry retry{3, base::Millis(1000), base::Millis(3000)};
+  base::Error busy = base::MakeError(base::ErrorKind::kTransient, "HTTP 503", 503);
+  ASSERT_TRUE(WaitToRetryDownload(busy, 1, "f1", 0, retry, clock, note).ok());
+  EXPECT_EQ(clock.TotalSlept(), base::Millis(1000));
+  base::Error slow = base::MakeError(base::ErrorKind::kRateLimited, "HTTP 429", 429);
+  slow.retry_after = base::Millis(60'000);  // capped at max_backoff
+  ASSERT_TRUE(WaitToRetryDownload(slow, 2, "f1", 4096, retry, clock, note).ok());
+  EXPECT_EQ(clock.TotalSlept(), base::Millis(1000 + 3000));
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_NE(notes[1].find("from byte 4096 (Range)"), std::string::npos) << notes[1];
+  auto last = WaitToRetryDownload(busy, 3, "f1", 0, retry, clock, note);
+  ASSERT_FALSE(last.ok());
+  EXPECT_EQ(last.error().kind, base::ErrorKind::kTransient);
+  EXPECT_NE(last.error().message.find("file f1: download failed after 3 attempts"),
+            std::string::npos);
+  auto refused = WaitToRetryDownload(base::MakeError(base::ErrorKind::kInvalidData, "bad"), 1, "f2",
+                                     0, retry, clock, note);
+  EXPECT_FALSE(refused.ok());  // not retryable: no wait
+  EXPECT_EQ(clock.TotalSlept(), base::Millis(4000));
+  clock.Interrupt();
+  auto stopped = WaitToRetryDownload(busy, 1, "f3", 0, retry, clock, note);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.error().kind, base::ErrorKind::kCancelled);
+}
+
 }  // namespace
 }  // namespace fm::fhir

@@ -235,7 +235,11 @@ base::Status BulkExtractor::DownloadOne(store::FileRecord& file, bool requires_t
   };
   FM_TRY_STATUS(reopen_at(0));
   std::string shown = base::RedactUrl(file.url);
-  base::Millis backoff = options_.poll_interval;
+  fhir::DownloadRetry retry{options_.max_download_attempts, options_.poll_interval,
+                            options_.max_poll_interval};
+  const fhir::NoteHook note = [this](const std::string& level, const std::string& message) {
+    Note(level, message);
+  };
   for (int attempt = 1;; ++attempt) {
     if (clock_.Interrupted()) return Cancelled();
     uint64_t offset = bytes;
@@ -268,19 +272,7 @@ base::Status BulkExtractor::DownloadOne(store::FileRecord& file, bool requires_t
       file.status = store::FileStatus::kPending;
       return store_.UpdateFile(file);
     }
-    if (!base::IsRetryable(e.kind) || attempt >= options_.max_download_attempts) {
-      return base::MakeError(e.kind,
-                             "file " + shown + ": download failed after " +
-                                 std::to_string(attempt) + " attempts: " + e.message,
-                             e.http_status);
-    }
-    base::Millis delay = backoff;
-    if (e.retry_after) delay = std::min<base::Millis>(*e.retry_after, options_.max_poll_interval);
-    Note("warn", "file " + shown + ": " + e.message + "; retrying " +
-                     (bytes > 0 ? "from byte " + std::to_string(bytes) + " (Range)" : "the file") +
-                     " in " + base::FormatDuration(delay));
-    if (!clock_.SleepFor(delay)) return Cancelled();
-    backoff = std::min(backoff * 2, options_.max_poll_interval);
+    FM_TRY_STATUS(fhir::WaitToRetryDownload(e, attempt, shown, bytes, retry, clock_, note));
   }
   FM_TRY_STATUS(out->Sync());
   FM_TRY_STATUS(out->Close());

@@ -177,7 +177,8 @@ base::Result<int64_t> ExportRead::ReadFile(const fhir::ManifestFile& file, bool 
   const std::string shown = base::RedactUrl(file.url);
   uint64_t done = 0;  // file bytes through the end of the last complete line handed over
   int64_t lines = 0;  // lines in [0, done)
-  base::Millis backoff = options_.retry_backoff;
+  fhir::DownloadRetry retry{options_.max_download_attempts, options_.retry_backoff,
+                            options_.max_backoff};
   for (int attempt = 1;; ++attempt) {
     if (clock_.Interrupted()) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
     const uint64_t offset = done;
@@ -219,19 +220,7 @@ base::Result<int64_t> ExportRead::ReadFile(const fhir::ManifestFile& file, bool 
       done = complete;
       lines = got;
     }
-    if (!base::IsRetryable(e.kind) || attempt >= options_.max_download_attempts) {
-      return base::MakeError(e.kind,
-                             "file " + shown + ": download failed after " +
-                                 std::to_string(attempt) + " attempts: " + e.message,
-                             e.http_status);
-    }
-    base::Millis delay = backoff;
-    if (e.retry_after) delay = std::min<base::Millis>(*e.retry_after, options_.max_backoff);
-    Note("warn", "file " + shown + ": " + e.message + "; retrying " +
-                     (done > 0 ? "from byte " + std::to_string(done) + " (Range)" : "the file") +
-                     " in " + base::FormatDuration(delay));
-    if (!clock_.SleepFor(delay)) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
-    backoff = std::min(backoff * 2, options_.max_backoff);
+    FM_TRY_STATUS(fhir::WaitToRetryDownload(e, attempt, shown, done, retry, clock_, note_));
   }
 }
 
