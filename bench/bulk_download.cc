@@ -9,14 +9,13 @@
 //   bulk_download BASE_URL STATUS_URL STAGING_DIR [PARALLEL=8]
 //
 // Prints one line: "resources=N bytes=B wall_s=W cpu_us_per_resource=C".
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "bench_util.h"
 #include "env/clock.h"
 #include "env/file_system.h"
 #include "fhir/bulk_export.h"
@@ -28,13 +27,7 @@
 namespace {
 
 using namespace fm;
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
+using bench::CpuSeconds;
 
 // Stage-only extraction streams nothing; a resource arriving here is a bug.
 class RefusingConsumer : public migrate::ResourceConsumer {

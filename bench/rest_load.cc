@@ -14,19 +14,17 @@
 //
 // Prints every run and the medians: resources/s of each side, their ratio
 // (DESIGN.md target: A ≥ 0.95× B) and A's CPU per resource.
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "env/clock.h"
 #include "fhir/client.h"
 #include "http/transport.h"
@@ -39,30 +37,12 @@
 namespace {
 
 using namespace fm;
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
+using bench::CpuSeconds;
+using bench::ForEachLine;
+using bench::Median;
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
-// Calls `on_line` for every line of `path`, read in 1 MiB chunks.
-base::Status ForEachLine(const std::string& path, const json::LineHandler& on_line) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return base::MakeError(base::ErrorKind::kNotFound, "cannot open " + path);
-  json::NdjsonSplitter splitter;
-  std::vector<char> chunk(1 << 20);
-  while (in) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    FM_TRY_STATUS(
-        splitter.Feed(std::string_view(chunk.data(), static_cast<size_t>(in.gcount())), on_line));
-  }
-  return splitter.Finish(on_line);
 }
 
 struct Run {
@@ -182,11 +162,6 @@ base::Result<Run> RunMinimal(fhir::Client& destination, const Prebuilt& p, int c
   return r;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -200,13 +175,9 @@ int main(int argc, char** argv) {
   const int concurrency = argc > 4 ? std::max(1, std::atoi(argv[4])) : 4;
   const int batch = argc > 5 ? std::max(1, std::atoi(argv[5])) : 100;
 
-  const std::string state = path + ".state.db";
-  std::remove(state.c_str());
-  auto store = store::OpenSqliteStateStore({state});
-  if (!store.ok()) {
-    std::fprintf(stderr, "state store: %s\n", store.error().ToString().c_str());
-    return 1;
-  }
+  bench::ScratchStore scratch(path + ".state.db");
+  store::StateStore* store = scratch.Open();
+  if (store == nullptr) return 1;
   auto clock = env::NewSystemClock();
   auto transport = http::NewCurlTransport(http::CurlOptions{});
   fhir::Client destination("destination", base_url, *transport, *clock);
@@ -218,7 +189,7 @@ int main(int argc, char** argv) {
 
   std::vector<double> tool_rate, minimal_rate, tool_cpu;
   for (int run = 1; run <= runs; ++run) {
-    auto a = RunTool(destination, **store, path, concurrency, batch, run);
+    auto a = RunTool(destination, *store, path, concurrency, batch, run);
     if (!a.ok()) {
       std::fprintf(stderr, "run %d: %s\n", run, a.error().ToString().c_str());
       return 1;
@@ -243,8 +214,5 @@ int main(int argc, char** argv) {
       "ratio fhir-migrate/minimal: %.2f (target >= 0.95); fhir-migrate CPU %.2f "
       "us/resource\n",
       a / b, Median(tool_cpu));
-  std::remove(state.c_str());
-  std::remove((state + "-wal").c_str());
-  std::remove((state + "-shm").c_str());
   return 0;
 }

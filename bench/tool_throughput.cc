@@ -11,18 +11,16 @@
 // Prints, per run and as medians: resources/s (wall) and process CPU
 // microseconds per resource. Figures, not assertions (DESIGN.md target:
 // ≥ 150,000 resources/s).
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "env/clock.h"
 #include "fhir/client.h"
 #include "http/transport.h"
@@ -35,6 +33,8 @@
 namespace {
 
 using namespace fm;
+using bench::CpuSeconds;
+using bench::Median;
 
 // Answers a batch Bundle of N entries with N "200 OK" entries.
 class DiscardingDestination : public http::Transport {
@@ -70,13 +70,6 @@ class DiscardingDestination : public http::Transport {
   std::map<size_t, std::string> answers_;
 };
 
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
 struct Figures {
   int64_t resources = 0;
   double wall = 0, cpu = 0;
@@ -94,7 +87,6 @@ base::Result<Figures> RunOnce(const std::string& path, store::StateStore& store,
   double cpu0 = CpuSeconds();
   auto t0 = std::chrono::steady_clock::now();
   auto session = loader.Begin(window);
-  json::NdjsonSplitter splitter;
   json::ResourceReader reader;
   auto on_line = [&](std::string_view line) -> base::Status {
     FM_ASSIGN_OR_RETURN(auto key, reader.ReadKey(line));
@@ -102,15 +94,7 @@ base::Result<Figures> RunOnce(const std::string& path, store::StateStore& store,
     return session->Consume(
         migrate::Resource{std::move(key.type), std::move(key.id), std::string(line)});
   };
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return base::MakeError(base::ErrorKind::kNotFound, "cannot open " + path);
-  std::vector<char> chunk(1 << 20);
-  while (in) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    FM_TRY_STATUS(
-        splitter.Feed(std::string_view(chunk.data(), static_cast<size_t>(in.gcount())), on_line));
-  }
-  FM_TRY_STATUS(splitter.Finish(on_line));
+  FM_TRY_STATUS(bench::ForEachLine(path, on_line));
   FM_ASSIGN_OR_RETURN(auto totals, session->Finish());
   f.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   f.cpu = CpuSeconds() - cpu0;
@@ -119,11 +103,6 @@ base::Result<Figures> RunOnce(const std::string& path, store::StateStore& store,
                                                         " of " + std::to_string(f.resources));
   }
   return f;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace
@@ -135,21 +114,17 @@ int main(int argc, char** argv) {
   }
   std::string path = argv[1];
   int runs = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
-  std::string state = path + ".state.db";
-  std::remove(state.c_str());
-  auto store = store::OpenSqliteStateStore({state});
-  if (!store.ok()) {
-    std::fprintf(stderr, "state store: %s\n", store.error().ToString().c_str());
-    return 1;
-  }
+  bench::ScratchStore scratch(path + ".state.db");
+  store::StateStore* store = scratch.Open();
+  if (store == nullptr) return 1;
   std::vector<double> rates, cpu_us;
   for (int run = 1; run <= runs; ++run) {
     store::Window w;
     w.since = base::Instant{};
     w.till = w.since + base::Millis(run);
-    auto id = (*store)->AddWindow(w);
+    auto id = store->AddWindow(w);
     if (!id.ok()) return 1;
-    auto f = RunOnce(path, **store, *id);
+    auto f = RunOnce(path, *store, *id);
     if (!f.ok()) {
       std::fprintf(stderr, "run %d: %s\n", run, f.error().ToString().c_str());
       return 1;
@@ -161,8 +136,5 @@ int main(int argc, char** argv) {
   }
   std::printf("median of %d runs: %.0f resources/s, CPU %.2f us/resource\n", runs, Median(rates),
               Median(cpu_us));
-  std::remove(state.c_str());
-  std::remove((state + "-wal").c_str());
-  std::remove((state + "-shm").c_str());
   return 0;
 }
