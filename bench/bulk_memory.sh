@@ -21,4 +21,5 @@ for n in "${sizes[@]}"; do
     -o rest.concurrency=4 -o rest.batch_size=100 run --once)
   awk -v n="$n" -v s="$secs" -v p="$peak" \
     'BEGIN { printf "%-10d %10.2f %14.0f %14.1f\n", n, s, n / s, p / 1024 }'
+  stop_servers
 done

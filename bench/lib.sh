@@ -22,20 +22,27 @@ GEN="$BUILD/tools/fhirgen/fhirgen"
 [[ -x "$BIN" && -x "$GEN" ]] || { echo "bench: no fhir-migrate/fhirgen in $BUILD" >&2; exit 1; }
 echo "bench: $BIN ($(grep -m1 '^CMAKE_BUILD_TYPE' "$BUILD/CMakeCache.txt" 2>/dev/null || echo 'build type unknown'))" >&2
 WORK="$(mktemp -d /tmp/fm-bench.XXXXXX)"
-BENCH_PIDS=()
+# start_server runs in a command substitution (a subshell), so each server's
+# pid goes to a file under $WORK rather than into a variable.
+stop_servers() {
+  for pidfile in "$WORK"/*.pid; do
+    [[ -e "$pidfile" ]] || continue
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  done
+}
 bench_cleanup() {
-  for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  stop_servers
   rm -rf "$WORK"
 }
 trap bench_cleanup EXIT
 
-# start_server NAME → echoes the base URL; the server is stopped on exit.
+# start_server NAME → echoes the base URL; the server is stopped by stop_servers or on exit.
 start_server() {
   local log="$WORK/$1.log"
   "$NODE" --max-old-space-size=8192 "$ROOT/tests/servers/fhir-server.mjs" --port 0 --host 127.0.0.1 \
     --name "$1" >"$log" 2>&1 &
-  BENCH_PIDS+=($!)
+  echo $! >"$WORK/$1.pid"
   for _ in $(seq 1 300); do
     if grep -q '^LISTENING ' "$log"; then
       echo "http://127.0.0.1:$(grep '^LISTENING ' "$log" | head -1 | cut -d' ' -f2)/fhir"

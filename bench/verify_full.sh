@@ -40,7 +40,5 @@ for n in "${sizes[@]}"; do
   # Both sides were read: 2n resources hashed and compared.
   awk -v n="$n" -v r="$read_by" -v s="$secs" -v p="$peak" \
     'BEGIN { printf "%-10d %-14s %10.2f %14.0f %14.1f\n", n, r, s, 2 * n / s, p / 1024 }'
-  kill "${BENCH_PIDS[@]}" 2>/dev/null || true
-  wait "${BENCH_PIDS[@]}" 2>/dev/null || true
-  BENCH_PIDS=()
+  stop_servers  # each size starts with fresh servers and their memory back
 done
