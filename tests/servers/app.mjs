@@ -36,6 +36,7 @@ export const SWITCHES = {
   slowExportPolls: 'count',
   exportPolls: 'count',
   truncateFile: 'count',
+  shortFile: 'count',
   ignoreUpperBound: 'boolean',
   upperBoundInclusive: 'boolean',
   historyNewestFirst: 'boolean',

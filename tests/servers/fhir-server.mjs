@@ -143,6 +143,8 @@
 //   download429: N          next N export file downloads → 429 + Retry-After: 1
 //   truncateFile: N         next N downloads send the full Content-Length, then half the bytes
 //                           (cut mid-line) and the socket is destroyed
+//   shortFile: N            next N downloads answer 200 with every line of the file but the last
+//                           (a clean transfer whose line count falls short of the manifest count)
 //   expireFiles: true       file URLs answer 410 until the status URL is re-read: the first
 //                           download of a job answers 410, and only URLs from a manifest read
 //                           after that work (they carry ?gen=N)

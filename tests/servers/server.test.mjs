@@ -614,6 +614,13 @@ describe('$export', () => {
     assert.ok(cut.buf.length < full.buf.length);
     assert.equal((await get(fileUrl)).status, 200);
 
+    await faults({ shortFile: 1 });
+    const short = await get(fileUrl);
+    assert.equal(short.status, 200);
+    const lines = full.text.split('\n').filter(Boolean);
+    assert.equal(short.text, lines.slice(0, -1).map((l) => l + '\n').join(''));
+    assert.equal((await get(fileUrl)).text, full.text, 'one download only');
+
     await faults({ expireFiles: true });
     assert.equal((await get(fileUrl)).status, 410);
     assert.equal((await get(fileUrl)).status, 410, 'stays expired until the manifest is re-read');
