@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "auth/authorizing_transport.h"
+#include "base/strings.h"
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -199,6 +200,18 @@ int CmdRun(const Context& ctx, bool follow) {
     importer = std::make_unique<fhir::BulkImporter>(*app->destination, *app->clock, import_options);
     import_loader =
         std::make_unique<migrate::ImportWindowLoader>(*app->store, *importer, *stager, *app->clock);
+    if (options.bulk.delete_status_url) {
+      import_loader->SetExportReleaser([&bulk_client, &sink](const std::string& status_url) {
+        const std::string shown = base::RedactUrl(status_url);
+        if (auto s = bulk_client.Delete(status_url); !s.ok()) {
+          sink.OnNote("warn",
+                      "DELETE of the source export job " + shown + " failed: " + s.error().message);
+        } else {
+          sink.OnNote("info",
+                      "source export job " + shown + " deleted: $import no longer reads it");
+        }
+      });
+    }
   }
   migrate::Extractor& extractor = options.extract == migrate::ExtractMode::kBulk
                                       ? static_cast<migrate::Extractor&>(bulk_extractor)

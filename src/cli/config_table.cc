@@ -369,7 +369,10 @@ const std::vector<Key>& Keys() {
                    DurationField(
                        [](Config& c, base::Millis d) { c.migration.bulk.max_poll_interval = d; })},
                   {"bulk.delete_status_url",
-                   "true", "DELETE the export status URL once every file is staged",
+                   "true",
+                   "DELETE the export status URL once every file is staged (passthrough "
+                   "staging: once the window's imports are done), and an abandoned job's "
+                   "when a window is exported again",
                    BoolField([](Config& c, bool b) { c.migration.bulk.delete_status_url = b; })},
                   {"import.mode", "IncrementalLoad",
                    "$import mode: IncrementalLoad (keeps meta) or InitialLoad",

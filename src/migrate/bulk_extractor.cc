@@ -132,6 +132,15 @@ base::Status BulkExtractor::Forget(store::Window& w, const std::string& why) {
   return base::Ok();
 }
 
+void BulkExtractor::Abandon(const store::Window& w) {
+  if (!options_.delete_status_url || w.export_url.empty()) return;
+  if (auto s = client_.Delete(w.export_url); !s.ok()) {
+    Note("warn", Describe(w) + ": DELETE of the abandoned export job failed: " + s.error().message);
+  } else {
+    Note("info", Describe(w) + ": the abandoned export job was deleted on the source");
+  }
+}
+
 base::Status BulkExtractor::RecordManifest(store::Window& w, const fhir::PollResult& poll) {
   const fhir::Manifest& m = poll.manifest;
   FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
@@ -510,6 +519,7 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
       if (staged.error().kind == base::ErrorKind::kInvalidData) {
         // A count mismatch or bad bytes: this job's output cannot be trusted;
         // the next attempt exports the window again.
+        Abandon(w);
         FM_TRY_STATUS(Forget(w, staged.error().message));
       }
       return staged.error();

@@ -46,9 +46,9 @@ class BulkExtractor : public Extractor {
                 env::Clock& clock, const BulkOptions& options, std::string staging_dir,
                 ProgressSink& sink);
 
-  base::Result<std::map<std::string, int64_t>> ExtractWindow(
-      store::Window& window, const std::vector<std::string>& types,
-      ResourceConsumer& out) override;
+  base::Result<std::map<std::string, int64_t>> ExtractWindow(store::Window& window,
+                                                             const std::vector<std::string>& types,
+                                                             ResourceConsumer& out) override;
 
  private:
   enum class Next { kDone, kRestartExport };
@@ -56,6 +56,9 @@ class BulkExtractor : public Extractor {
                              ResourceConsumer& out, std::map<std::string, int64_t>& counts);
   base::Status KickOff(store::Window& w, const std::vector<std::string>& types);
   base::Status Forget(store::Window& w, const std::string& why);
+  // DELETEs an export job whose files will not be read again, so it holds no
+  // storage on the source (best effort; bulk.delete_status_url = false keeps it).
+  void Abandon(const store::Window& w);
   base::Status RecordManifest(store::Window& w, const fhir::PollResult& poll);
   base::Result<bool> RefreshLinks(store::Window& w);
   // Downloads every file not staged yet. Returns false when a link expired.

@@ -90,12 +90,22 @@ ImportWindowLoader::ImportWindowLoader(store::StateStore& store, fhir::BulkImpor
 base::Result<ImportWindowResult> ImportWindowLoader::LoadWindow(int64_t window_id) {
   bool job_failed = false;
   auto result = ImportFiles(window_id, job_failed);
-  if (job_failed && !stager_.FreshUrls()) {
+  if (stager_.FreshUrls()) return result;
+  if (job_failed) {
     std::string why = result.ok() ? "an import job failed" : result.error().message;
+    ReleaseExport(window_id);
     FM_TRY_STATUS(
         ForgetExport(window_id, "import failed; exporting again for new file URLs: " + why));
+  } else if (result.ok()) {
+    ReleaseExport(window_id);  // every file was imported: the source's job is done with
   }
   return result;
+}
+
+void ImportWindowLoader::ReleaseExport(int64_t window_id) {
+  if (!release_) return;
+  auto w = store_.GetWindow(window_id);
+  if (w.ok() && !w->export_url.empty()) release_(w->export_url);
 }
 
 base::Status ImportWindowLoader::ForgetExport(int64_t window_id, const std::string& why) {

@@ -5,14 +5,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "base/result.h"
 #include "env/clock.h"
-#include "migrate/window_loader.h"
 #include "fhir/bulk_import.h"
+#include "migrate/window_loader.h"
 #include "stage/azure_blob.h"
 #include "stage/file_server.h"
 #include "store/state_store.h"
@@ -63,17 +64,29 @@ class ImportWindowLoader : public WindowLoader {
   // WindowLoader: LoadWindow(window.id) as totals (counts are in the store).
   base::Result<LoadTotals> LoadWindow(const store::Window& window) override;
 
+  // Called with the source's export status URL once the destination no
+  // longer reads that job's files: passthrough staging (the stager mints no
+  // URLs of its own) after the window's imports completed, or when its export
+  // is forgotten to be done again. `run` DELETEs the job there (best effort);
+  // other stagers hold copies, and the extractor deleted the job after staging.
+  void SetExportReleaser(std::function<void(const std::string& status_url)> release) {
+    release_ = std::move(release);
+  }
+
  private:
   // LoadWindow; sets `job_failed` when an import job fell short or failed.
   base::Result<ImportWindowResult> ImportFiles(int64_t window_id, bool& job_failed);
   // Clears the window's export (URL, manifest, files) so the next attempt
   // exports it again; the export job is recorded as failed with `why`.
   base::Status ForgetExport(int64_t window_id, const std::string& why);
+  // Hands the window's export status URL to the releaser, if there is one.
+  void ReleaseExport(int64_t window_id);
 
   store::StateStore& store_;
   fhir::BulkImporter& importer_;
   ImportStager& stager_;
   env::Clock& clock_;
+  std::function<void(const std::string&)> release_;
 };
 
 }  // namespace fm::migrate

@@ -143,6 +143,27 @@ TEST_F(BulkExportTest, EveryFaultSwitchLosesNothingAndSaysWhy) {
   }
 }
 
+// A download that arrives whole but one line short of the manifest's count
+// cannot be trusted: the window is exported again, the abandoned job is
+// DELETEd on the source, and nothing is lost or loaded twice.
+TEST_F(BulkExportTest, AFileShortOfItsManifestCountIsExportedAgainAndTheOldJobDeleted) {
+  std::string ndjson = Generate(600, 5, "2023-01-01", "2023-06-01");
+  source.LoadNdjson(ndjson);
+  source.SetFaults(R"({"retryAfterSeconds":0,"maxLinesPerFile":150,"shortFile":1})");
+  auto run = Bulk(state, {"migration.window=3650d", "migration.retry_backoff=100ms",
+                          "bulk.parallel_downloads=1"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("but the file has"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("abandoned export job was deleted"), std::string::npos) << run.err;
+  Json stats = Json::parse(source.Stats());
+  EXPECT_EQ(stats["exportKickoffs"].get<int>(), 2) << "one window, exported twice";
+  // The abandoned job and the second one (once its files were staged).
+  EXPECT_EQ(stats["requests"].value("DELETE $export-status", 0), 2) << stats["requests"].dump();
+  auto diffs = CompareServers(source, destination, kGeneratedTypes);
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+  EXPECT_EQ(Extracted(state), Lines(ndjson));
+}
+
 // Starts a bulk run and SIGKILLs it once `when` holds for the state store.
 bool RunAndKill(const std::vector<std::string>& argv, const std::string& state, const std::string& log,
                 const std::function<bool(store::StateStore&)>& when) {

@@ -207,8 +207,15 @@ TEST_F(ImportRunTest, AWindowWhoseImportFellShortOrFailedHoldsTheWatermark) {
   std::vector<Case> cases = {{R"({"retryAfterSeconds":0,"importDrop":3})", "fell short"},
                              {R"({"retryAfterSeconds":0,"importFailJob":1})", "importFailJob"}};
   auto o = Overrides({"migration.safety_lag=1s", "migration.max_attempts=1"});
+  // Passthrough: the destination reads the source's export files, so the
+  // source's job is DELETEd once its window's imports are done, or once it is
+  // abandoned for a new export.
+  auto deleted_jobs = [&] {
+    return Json::parse(source.Stats())["requests"].value("DELETE $export-status", 0);
+  };
   auto first = RunMigrate({"run", "--once"}, source, destination, state, o);
   ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(deleted_jobs(), 1) << first.err;
   auto page = Json::parse(source.Get("/Patient?_count=20").body);
   ASSERT_GE(page["entry"].size(), 20u);
   int round = 0;
@@ -228,6 +235,7 @@ TEST_F(ImportRunTest, AWindowWhoseImportFellShortOrFailedHoldsTheWatermark) {
     auto broken = RunMigrate({"run", "--once"}, source, destination, state, o);
     EXPECT_EQ(broken.exit_code, 5) << broken.err;  // halted: max_attempts = 1
     EXPECT_NE(broken.err.find(c.error_text), std::string::npos) << broken.err;
+    EXPECT_EQ(deleted_jobs(), 2 * round) << "the abandoned export job is deleted\n" << broken.err;
 
     auto status = RunMigrate({"status", "--json"}, source, destination, state, o);
     auto report = Json::parse(status.out);
@@ -253,6 +261,7 @@ TEST_F(ImportRunTest, AWindowWhoseImportFellShortOrFailedHoldsTheWatermark) {
     ASSERT_EQ(clear.exit_code, 0) << clear.err;
     auto rerun = RunMigrate({"run", "--once"}, source, destination, state, o);
     ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+    EXPECT_EQ(deleted_jobs(), 2 * round + 1) << rerun.err;
     auto diffs = CompareServers(source, destination, kGeneratedTypes, {});
     EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front() << "\n"
                                << rerun.err;
