@@ -155,6 +155,7 @@ int CmdRun(const Context& ctx, bool follow) {
   migrate::BulkOptions bulk_options = options.bulk;
   bulk_options.stage_only = import_load;
   bulk_options.passthrough = import_load && options.import.staging_kind == "passthrough";
+  bulk_options.deleted_versions_delete = options.run.propagate_deletes;
   migrate::BulkExtractor bulk_extractor(bulk_client, *app->store, *app->fs, *app->clock,
                                         bulk_options, staging_dir, sink);
   std::unique_ptr<stage::FileServer> file_server;

@@ -264,8 +264,8 @@ const std::vector<Key>& Keys() {
                        },
                        1, 64)},
                   {"migration.propagate_deletes", "false",
-                   "apply hard deletes on the destination (type _history for search, deleted[] for "
-                   "bulk)",
+                   "apply hard deletes on the destination (type _history for search; deleted[] and "
+                   "deleted versions in output[] for bulk)",
                    BoolField([](Config& c, bool b) {
                      c.migration.search.deletes = b;
                      c.migration.run.propagate_deletes = b;

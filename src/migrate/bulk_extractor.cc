@@ -432,13 +432,6 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
       return base::MakeError(base::ErrorKind::kInvalidData,
                              "file " + shown + " line " + std::to_string(line_no) + ": no id");
     }
-    if (key->soft_deleted) {
-      // includeAssociatedData=_deleted: a deleted version, not a resource.
-      // PUT, it would create on the destination what the source deleted;
-      // deletions come from the manifest's deleted[] (propagate_deletes).
-      ++deleted_versions;
-      return base::Ok();
-    }
     if (key->last_updated) {
       if (*key->last_updated < w.since) {
         ++below;
@@ -448,6 +441,16 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
         ++above;
         return base::Ok();
       }
+    }
+    if (key->soft_deleted) {
+      // includeAssociatedData=_deleted: a deleted version, not a resource.
+      // PUT, it would create on the destination what the source deleted.
+      ++deleted_versions;
+      if (!options_.deleted_versions_delete) return base::Ok();
+      // propagate_deletes: a DELETE, ordered with the resource's versions (a
+      // newer version already sent makes the loader skip it).
+      return out.Consume(Resource{std::move(key->type), std::move(key->id), "",
+                                  std::move(key->version_id), key->last_updated});
     }
     ++delivered;
     counts[key->type] += 1;
@@ -468,10 +471,14 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
   file.status = store::FileStatus::kLoaded;
   FM_TRY_STATUS(store_.UpdateFile(file));
   if (delivered > 0) sink_.OnResourcesExtracted(w.id, file.resource_type, delivered);
-  if (deleted_versions > 0) {
+  if (deleted_versions > 0 && options_.deleted_versions_delete) {
     Note("info", "file " + shown + ": " + std::to_string(deleted_versions) +
-                     " deleted versions (marked soft-deleted) were not loaded; deletions "
-                     "come from the manifest's deleted[] (migration.propagate_deletes)");
+                     " deleted versions (marked soft-deleted) were sent as deletes "
+                     "(migration.propagate_deletes)");
+  } else if (deleted_versions > 0) {
+    Note("info", "file " + shown + ": " + std::to_string(deleted_versions) +
+                     " deleted versions (marked soft-deleted) were not loaded; with "
+                     "migration.propagate_deletes they are sent as deletes");
   }
   if (below > 0) {
     Note("warn", "file " + shown + ": " + std::to_string(below) +

@@ -57,6 +57,11 @@ struct BulkOptions {
   std::string staging_dir;                                  // "" = "staging" next to the state file
   bool keep_files = false;                                  // keep staged files after loading
   int max_download_attempts = 5;                            // per file
+  // Set from migration.propagate_deletes: a deleted version in output[] (what
+  // includeAssociatedData=_deleted adds, marked with the deleted-state meta
+  // extension; Azure lists deletions only there) is loaded as a DELETE of its
+  // resource, ordered with that resource's other versions. Otherwise skipped.
+  bool deleted_versions_delete = false;
   // Stage the window's files and record their counts, but stream nothing into
   // the consumer (migration.load = import: the destination pulls the files).
   bool stage_only = false;

@@ -69,7 +69,11 @@ class RestLoadSession : public LoadSession {
   base::Status Consume(Resource resource) override {
     if (auto err = FirstError()) return *err;
     std::string key = resource.type + "/" + resource.id;
-    if (!resource.json.empty() && versions_.Superseded(key, resource)) {
+    // A delete is ordered like a version when it carries one (a deleted
+    // version from an export); a bare delete (deleted[], type _history) is not.
+    const bool versioned =
+        !resource.json.empty() || resource.last_updated.has_value() || !resource.version_id.empty();
+    if (versioned && versions_.Superseded(key, resource)) {
       ++superseded_[resource.type];
       return base::Ok();
     }
@@ -250,9 +254,9 @@ class RestLoadSession : public LoadSession {
     }
     auto results = fhir::ParseBundleResponse(*body, entries.size());
     if (!results.ok()) {
-      return base::MakeError(base::ErrorKind::kInvalidData,
-                             destination_.name() + " answered a Bundle badly: " +
-                                 results.error().message);
+      return base::MakeError(
+          base::ErrorKind::kInvalidData,
+          destination_.name() + " answered a Bundle badly: " + results.error().message);
     }
     std::vector<Resource> retry;
     std::map<std::string, store::TypeCounts> counts;

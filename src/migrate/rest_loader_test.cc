@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -273,6 +274,44 @@ TEST(RestLoaderTest, AVersionACheckpointCoveredStillSupersedesOlderOnes) {
   ASSERT_TRUE(s->Consume(Version("p1", 4)).ok());
   ASSERT_TRUE(s->Finish().ok());
   EXPECT_EQ(PutsOf(w.dst, "p1"), std::vector<std::string>{"4"});
+}
+
+// A deleted version from an export (includeAssociatedData=_deleted) is a
+// delete that carries its version: ordered like any version, so a delete
+// older than a version already sent (the resource was re-created) is skipped,
+// and a newer one is sent after it.
+TEST(RestLoaderTest, AVersionedDeleteIsOrderedWithTheResourcesVersions) {
+  World w;
+  w.options.rest.batch_size = 10;
+  RestLoader loader(w.destination, *w.store, w.sink, w.clock, w.options.rest, w.src.base_url());
+  auto s = loader.Begin(1);
+  auto deleted_at = [](const std::string& id, int v) {
+    Resource d = Version(id, v);
+    d.json.clear();
+    return d;
+  };
+  // "recreated": v1, deleted as v2, re-created as v3 — listed newest first.
+  ASSERT_TRUE(s->Consume(Version("recreated", 3)).ok());
+  ASSERT_TRUE(s->Consume(deleted_at("recreated", 2)).ok());
+  ASSERT_TRUE(s->Consume(Version("recreated", 1)).ok());
+  // "gone": v1, then deleted as v2 — listed oldest first.
+  ASSERT_TRUE(s->Consume(Version("gone", 1)).ok());
+  ASSERT_TRUE(s->Consume(deleted_at("gone", 2)).ok());
+  // A bare delete (deleted[]) has no version and is never skipped.
+  ASSERT_TRUE(s->Consume(Version("bare", 5)).ok());
+  ASSERT_TRUE(s->Consume(Resource{"Patient", "bare", ""}).ok());
+  auto totals = s->Finish();
+  ASSERT_TRUE(totals.ok()) << totals.error().ToString();
+  EXPECT_EQ(totals->superseded, 2);  // recreated's delete and its v1
+  const auto log = w.dst.WriteLog();
+  auto count = [&](const std::string& line) { return std::count(log.begin(), log.end(), line); };
+  EXPECT_EQ(count("DELETE Patient/recreated"), 0);
+  EXPECT_EQ(PutsOf(w.dst, "recreated"), std::vector<std::string>{"3"});
+  EXPECT_TRUE(w.dst.Get("Patient", "recreated").has_value());
+  EXPECT_EQ(count("DELETE Patient/gone"), 1);
+  EXPECT_FALSE(w.dst.Get("Patient", "gone").has_value());
+  EXPECT_EQ(count("DELETE Patient/bare"), 1);
+  EXPECT_FALSE(w.dst.Get("Patient", "bare").has_value());
 }
 
 TEST(VersionOrderTest, OrdersByLastUpdatedThenNumericVersionId) {

@@ -90,6 +90,15 @@ FhirServer::Reply FhirServer::Put(const std::string& path, const std::string& bo
   return {resp->status, resp->body};
 }
 
+FhirServer::Reply FhirServer::Delete(const std::string& path) {
+  http::Request r;
+  r.method = "DELETE";
+  r.url = base_url() + path;
+  auto resp = Curl().Send(r);
+  if (!resp.ok()) throw std::runtime_error("DELETE " + r.url + ": " + resp.error().message);
+  return {resp->status, resp->body};
+}
+
 void FhirServer::LoadNdjson(const std::string& ndjson) {
   auto reply = Post("/$admin/load", ndjson, "application/fhir+ndjson");
   if (reply.status != 200) throw std::runtime_error("$admin/load failed: " + reply.body);

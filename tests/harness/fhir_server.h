@@ -34,6 +34,7 @@ class FhirServer {
   Reply Post(const std::string& path, const std::string& body,
              const std::string& content_type = "application/fhir+json");
   Reply Put(const std::string& path, const std::string& body);
+  Reply Delete(const std::string& path);
 
  private:
   std::string name_;

@@ -292,7 +292,8 @@ TEST_F(BulkVariantsTest, DeletedVersionsInTheOutputAreNotLoadedAsResources) {
         Bulk(state, {"bulk.include_associated_data=_deleted", "migration.safety_lag=1s",
                      std::string("migration.propagate_deletes=") + (propagate ? "true" : "false")});
     ASSERT_EQ(run.exit_code, 0) << run.err;
-    EXPECT_NE(run.err.find("deleted versions (marked soft-deleted) were not loaded"),
+    EXPECT_NE(run.err.find(propagate ? "deleted versions (marked soft-deleted) were sent as deletes"
+                                     : "deleted versions (marked soft-deleted) were not loaded"),
               std::string::npos)
         << run.err;
     auto diffs = CompareServers(source, destination, kGeneratedTypes);
@@ -301,6 +302,49 @@ TEST_F(BulkVariantsTest, DeletedVersionsInTheOutputAreNotLoadedAsResources) {
       EXPECT_EQ(destination.Get("/Observation/" + id).status, 404) << id;
     }
     EXPECT_EQ(Stats(destination)["tombstones"].get<int>(), 0);  // never created, never deleted
+  }
+}
+
+// Azure lists deletions only as soft-deleted versions in output[] (no
+// deleted[]). With propagate_deletes they delete on the destination, in order
+// with the resource's other versions: a resource deleted and created again in
+// the same window stays. (They were skipped, so the destination kept every
+// resource the source had deleted.)
+TEST_F(BulkVariantsTest, DeletedVersionsInTheOutputDeleteWhenDeletesArePropagated) {
+  source.SetFaults(R"({"retryAfterSeconds":0,"deletedInOutputOnly":true})");
+  for (std::string assoc : {"_deleted", "_history,_deleted"}) {
+    SCOPED_TRACE(assoc);
+    destination.Reset();
+    std::string state = dir + "/azure-deletes-" + std::to_string(assoc.size()) + ".db";
+    std::vector<std::string> o = {"bulk.include_associated_data=" + assoc,
+                                  "migration.safety_lag=1s", "migration.propagate_deletes=true"};
+    auto first = Bulk(state, o);
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+
+    // Deleted and created again before the next window is exported.
+    auto obs = Json::parse(source.Get("/Observation?_count=4").body);
+    ASSERT_EQ(obs["entry"].size(), 4u);
+    Json recreated = obs["entry"][3]["resource"];
+    std::string recreated_id = recreated["id"];
+    ASSERT_LT(source.Delete("/Observation/" + recreated_id).status, 300);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    recreated["status"] = "amended";
+    ASSERT_LT(source.Put("/Observation/" + recreated_id, recreated.dump()).status, 300);
+    auto [updated, deleted] = UpdateAndDelete(source);  // the first three Observations
+
+    auto second = Bulk(state, o);
+    ASSERT_EQ(second.exit_code, 0) << second.err;
+    EXPECT_NE(second.err.find("were sent as deletes"), std::string::npos) << second.err;
+    EXPECT_TRUE(Stats(source)["kickoffs"].back()["query"].dump().find("_since") !=
+                std::string::npos);
+    for (const auto& id : deleted) {
+      EXPECT_EQ(destination.Get("/Observation/" + id).status, 404) << id;
+    }
+    auto kept = destination.Get("/Observation/" + recreated_id);
+    EXPECT_EQ(kept.status, 200) << recreated_id;
+    EXPECT_EQ(Json::parse(kept.body).value("status", ""), "amended");
+    auto diffs = CompareServers(source, destination, kGeneratedTypes);
+    EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
   }
 }
 

@@ -40,6 +40,7 @@ export const SWITCHES = {
   ignoreUpperBound: 'boolean',
   upperBoundInclusive: 'boolean',
   historyNewestFirst: 'boolean',
+  deletedInOutputOnly: 'boolean',
   maxLinesPerFile: 'count',
   retryAfterSeconds: 'count',
   exportRequiresToken: 'boolean',

@@ -314,7 +314,13 @@ export class ExportManager {
       }
       if (assoc.has('_deleted')) {
         const seen = new Set(items.map((e) => e.res));
-        for (const tomb of this.latestTombstones(type, inWindow)) {
+        // With _history a deletion is one of the resource's versions, even when
+        // the resource was created again later; without it only the current
+        // state is exported, so only resources that are deleted now.
+        const tombs = assoc.has('_history')
+          ? this.store.tombstones.filter((x) => x.type === type && inWindow(x.t))
+          : this.latestTombstones(type, inWindow);
+        for (const tomb of tombs) {
           if (!seen.has(tomb.version) && inCompartment(tomb.version)) {
             items.push({ t: tomb.t, id: tomb.id, type, res: tomb.version });
           }
@@ -327,7 +333,8 @@ export class ExportManager {
       if (kept.length) outputs.push([type, kept.map((e) => e.res)]);
     }
     const deleted = [];
-    for (const type of scopeTypes) {
+    // deletedInOutputOnly (Azure): no deleted[]; deletions only as soft-deleted versions in output[].
+    for (const type of f.deletedInOutputOnly ? [] : scopeTypes) {
       for (const tomb of this.latestTombstones(type, inWindow)) {
         if (inCompartment(tomb.version)) deleted.push(tomb);
       }

@@ -64,7 +64,8 @@
 //     ignored with ignoreUpperBound), _type, _outputFormat (application/fhir+ndjson,
 //     application/ndjson, ndjson), includeAssociatedData=_history (every stored version) and/or
 //     _deleted (deleted resources as soft-deleted versions with the Azure deleted-state
-//     extension), patient (Patient/Group level), _typeFilter ("Type?query", repeatable or
+//     extension: with _history every deletion in the window, also of resources created again
+//     since; without it the newest deletion of each resource deleted now), patient (Patient/Group level), _typeFilter ("Type?query", repeatable or
 //     comma-separated; the query's parameters are matched like a search, with @medplum/core's
 //     matchesSearchRequest, e.g. Observation?status=final or MedicationRequest?status=active;
 //     several filters of one type are OR'ed; types without a filter are unfiltered; it narrows
@@ -153,6 +154,8 @@
 //   upperBoundInclusive: true  _till/_until are le (inclusive) instead of lt
 //   historyNewestFirst: true  with includeAssociatedData=_history, each type's versions are listed
 //                           newest first (default: oldest first, by lastUpdated then id)
+//   deletedInOutputOnly: true  as Azure: deleted[] stays empty; deletions appear only as soft-deleted
+//                           versions in output[] when includeAssociatedData has _deleted
 //   exportRequiresToken: true  kick-off, status and files need "Authorization: Bearer <accessToken>"
 //                           (401 otherwise); manifest requiresAccessToken: true
 //   accessToken: "s"        token for exportRequiresToken (default "test-token")

@@ -412,6 +412,28 @@ describe('$export', () => {
     assert.equal(m.deleted.length, 0);
   });
 
+  test('deletedInOutputOnly; a deletion of a re-created resource is one of its versions', async () => {
+    await request('DELETE', '/Patient/p1');
+    await request('PUT', '/Patient/p1', { body: { resourceType: 'Patient', id: 'p1', active: false } });
+    await request('DELETE', '/Patient/p2');
+    const soft = (r) => r.meta.extension?.some((e) => e.valueString === 'soft-deleted') ?? false;
+    const exported = async (query) => {
+      const { manifest } = await exportManifest(`/$export?_type=Patient&${query}`);
+      const all = [];
+      for (const o of manifest.output) all.push(...(await ndjsonOf(o.url)));
+      return { manifest, all };
+    };
+    let { manifest, all } = await exported('includeAssociatedData=_history,_deleted');
+    assert.deepEqual(all.filter((r) => r.id === 'p1').map(soft), [false, true, false]);
+    assert.deepEqual(await exportedIds(manifest, 'deleted'), ['Patient/p2']);
+    ({ all } = await exported('includeAssociatedData=_deleted'));
+    assert.deepEqual(all.filter((r) => r.id === 'p1').map(soft), [false], 'current state only');
+    await faults({ deletedInOutputOnly: true });
+    ({ manifest, all } = await exported('includeAssociatedData=_deleted'));
+    assert.equal(manifest.deleted.length, 0);
+    assert.deepEqual(all.filter((r) => r.id === 'p2').map(soft), [true]);
+  });
+
   test('historyNewestFirst lists each type\'s versions newest first', async () => {
     await request('PUT', '/Patient/p1', { body: { resourceType: 'Patient', id: 'p1', active: true } });
     const times = async () => {
