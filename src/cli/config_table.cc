@@ -360,6 +360,10 @@ const std::vector<Key>& Keys() {
                          c.migration.bulk.parallel_downloads = static_cast<int>(n);
                        },
                        1, 64)},
+                  {"bulk.pipeline", "true",
+                   "load each export file as soon as it is staged while later files download "
+                   "(false: stage the whole window first)",
+                   BoolField([](Config& c, bool b) { c.migration.bulk.pipeline = b; })},
                   {"bulk.poll_interval", "1s", "first delay between export status polls (doubles)",
                    DurationField(
                        [](Config& c, base::Millis d) { c.migration.bulk.poll_interval = d; })},

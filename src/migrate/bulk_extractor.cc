@@ -1,6 +1,7 @@
 #include "migrate/bulk_extractor.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -304,7 +305,9 @@ base::Status BulkExtractor::DownloadOne(store::FileRecord& file, bool requires_t
   return store_.UpdateFile(file);
 }
 
-base::Result<bool> BulkExtractor::DownloadAll(store::Window& w, bool requires_token) {
+base::Result<bool> BulkExtractor::DownloadAll(
+    store::Window& w, bool requires_token,
+    const std::function<void(const store::FileRecord&)>& on_staged, const std::atomic<bool>* stop) {
   FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
   std::vector<store::FileRecord> todo;
   for (auto& f : files) {
@@ -327,13 +330,16 @@ base::Result<bool> BulkExtractor::DownloadAll(store::Window& w, bool requires_to
     while (true) {
       {
         std::lock_guard lock(mu);
-        if (first_error || expired) return;
+        if (first_error || expired || (stop && *stop)) return;
       }
       size_t i = next++;
       if (i >= todo.size()) return;
       bool gone = false;
       base::Status s = DownloadOne(todo[i], requires_token, gone);
       if (gone) expired = true;
+      if (s.ok() && !gone && on_staged && todo[i].status == store::FileStatus::kStaged) {
+        on_staged(todo[i]);
+      }
       if (!s.ok()) {
         std::lock_guard lock(mu);
         if (!first_error) first_error = s.error();
@@ -519,34 +525,59 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
     manifest = std::move(parsed);
   }
 
-  // Downloads, refreshing expired links from the status URL.
+  FM_TRY_STATUS(FollowServerClock(w, *manifest));
+  if (!options_.stage_only) return DownloadAndLoad(w, manifest->requires_access_token, out, counts);
+
+  // Stage only ($import loads the files): every file staged, then counted.
   for (int refresh = 0;; ++refresh) {
     auto staged = DownloadAll(w, manifest->requires_access_token);
-    if (!staged.ok()) {
-      if (staged.error().kind == base::ErrorKind::kInvalidData) {
-        // A count mismatch or bad bytes: this job's output cannot be trusted;
-        // the next attempt exports the window again.
-        Abandon(w);
-        FM_TRY_STATUS(Forget(w, staged.error().message));
-      }
-      return staged.error();
-    }
+    FM_ASSIGN_OR_RETURN(auto next, AfterDownloads(w, staged, refresh));
+    if (next == Next::kRestartExport) return next;
     if (*staged) break;
-    if (refresh >= kMaxLinkRefreshes) {
-      return base::MakeError(base::ErrorKind::kTransient,
-                             Describe(w) + ": file links kept expiring");
-    }
-    FM_ASSIGN_OR_RETURN(bool fresh, RefreshLinks(w));
-    if (!fresh) {
-      Note("warn", Describe(w) +
-                       ": file links expired and the status URL is gone; exporting "
-                       "the window again");
-      FM_TRY_STATUS(Forget(w, "file links expired, status URL gone"));
-      return Next::kRestartExport;
-    }
   }
-  FM_TRY_STATUS(RecordErrorsAndDeletions(w));
+  FM_TRY_STATUS(FinishStaging(w));
+  w.status = store::WindowStatus::kLoading;
+  w.updated_at = clock_.Now();
+  FM_TRY_STATUS(store_.UpdateWindow(w));
+  FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
+  // Counts of what the export holds; the window loader loads the files.
+  for (const auto& f : files) {
+    if (f.kind != "output") continue;
+    counts[f.resource_type] += f.lines > 0 ? f.lines : std::max<int64_t>(f.expected_count, 0);
+  }
+  return Next::kDone;
+}
 
+base::Result<BulkExtractor::Next> BulkExtractor::AfterDownloads(store::Window& w,
+                                                                const base::Result<bool>& staged,
+                                                                int refresh) {
+  if (!staged.ok()) {
+    if (staged.error().kind == base::ErrorKind::kInvalidData) {
+      // A count mismatch or bad bytes: this job's output cannot be trusted;
+      // the next attempt exports the window again.
+      Abandon(w);
+      FM_TRY_STATUS(Forget(w, staged.error().message));
+    }
+    return staged.error();
+  }
+  if (*staged) return Next::kDone;
+  // A link expired: fresh links from the status URL, or a new export.
+  if (refresh >= kMaxLinkRefreshes) {
+    return base::MakeError(base::ErrorKind::kTransient, Describe(w) + ": file links kept expiring");
+  }
+  FM_ASSIGN_OR_RETURN(bool fresh, RefreshLinks(w));
+  if (!fresh) {
+    Note("warn", Describe(w) +
+                     ": file links expired and the status URL is gone; exporting "
+                     "the window again");
+    FM_TRY_STATUS(Forget(w, "file links expired, status URL gone"));
+    return Next::kRestartExport;
+  }
+  return Next::kDone;
+}
+
+base::Status BulkExtractor::FinishStaging(const store::Window& w) {
+  FM_TRY_STATUS(RecordErrorsAndDeletions(w));
   if (options_.stage_only && options_.passthrough) {
     // The destination reads the source's export URLs: mark them staged, keep
     // the job (a DELETE of its status URL may delete the files).
@@ -585,9 +616,13 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
     }
   }
 
+  return base::Ok();
+}
+
+base::Status BulkExtractor::FollowServerClock(store::Window& w, const fhir::Manifest& m) {
   // Window bounds from the server's clock.
-  if (manifest->transaction_time) {
-    base::Instant end = *manifest->transaction_time + base::Millis(1);
+  if (m.transaction_time) {
+    base::Instant end = *m.transaction_time + base::Millis(1);
     // Newest on its own timeline: windows of another type do not count
     // (all-type windows share every type's timeline).
     FM_ASSIGN_OR_RETURN(auto ends, store_.NewestWindows());
@@ -601,7 +636,7 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
       if (end <= w.since) {
         return base::MakeError(base::ErrorKind::kTransient,
                                Describe(w) + ": the source's transactionTime " +
-                                   base::FormatInstant(*manifest->transaction_time) +
+                                   base::FormatInstant(*m.transaction_time) +
                                    " is before the window start (clock skew); retrying later");
       }
       // The export only covers lastUpdated <= transactionTime: shrink the
@@ -630,25 +665,73 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
       Note("info", Describe(w) + ": ends at the export's transactionTime (no upper bound)");
     }
   }
+  return base::Ok();
+}
+
+base::Result<BulkExtractor::Next> BulkExtractor::DownloadAndLoad(
+    store::Window& w, bool requires_token, ResourceConsumer& out,
+    std::map<std::string, int64_t>& counts) {
   w.status = store::WindowStatus::kLoading;
   w.updated_at = clock_.Now();
   FM_TRY_STATUS(store_.UpdateWindow(w));
-
-  FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
-  if (options_.stage_only) {
-    // Counts of what the export holds; the window loader loads the files.
-    for (const auto& f : files) {
-      if (f.kind != "output") continue;
-      counts[f.resource_type] += f.lines > 0 ? f.lines : std::max<int64_t>(f.expected_count, 0);
-    }
-    return Next::kDone;
+  // Files load in manifest order, each as soon as it is staged, while the
+  // later ones download; a file staged by an earlier attempt loads at once.
+  for (int refresh = 0;; ++refresh) {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<int64_t, store::FileRecord> ready;  // staged by this round's downloads
+    bool downloads_done = false;
+    std::atomic<bool> stop{false};
+    base::Result<bool> staged = false;
+    std::thread downloader([&] {
+      auto result = DownloadAll(
+          w, requires_token,
+          [&](const store::FileRecord& f) {
+            std::lock_guard lock(mu);
+            ready[f.id] = f;
+            cv.notify_all();
+          },
+          &stop);
+      // Every file staged: errors and deletions recorded, the job DELETEd,
+      // while the loads go on.
+      if (result.ok() && *result) {
+        if (auto s = FinishStaging(w); !s.ok()) result = s.error();
+      }
+      std::lock_guard lock(mu);
+      staged = std::move(result);
+      downloads_done = true;
+      cv.notify_all();
+    });
+    base::Status loaded = [&]() -> base::Status {
+      if (!options_.pipeline) {  // bulk.pipeline = false: every file staged first
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return downloads_done; });
+      }
+      FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
+      for (auto& f : files) {
+        if (f.kind != "output" || f.status == store::FileStatus::kLoaded) continue;
+        if (clock_.Interrupted()) return Cancelled();
+        bool staged_before =
+            (f.status == store::FileStatus::kStaged || f.status == store::FileStatus::kLoading) &&
+            fs_.Exists(f.staged_path);
+        if (!staged_before) {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return ready.count(f.id) > 0 || downloads_done; });
+          auto it = ready.find(f.id);
+          if (it == ready.end()) return base::Ok();  // not staged this round
+          f = it->second;
+        }
+        FM_TRY_STATUS(LoadFile(w, f, out, counts));
+      }
+      return base::Ok();
+    }();
+    if (!loaded.ok()) stop = true;
+    downloader.join();
+    if (!loaded.ok()) return loaded.error();
+    FM_ASSIGN_OR_RETURN(auto next, AfterDownloads(w, staged, refresh));
+    if (next == Next::kRestartExport) return next;
+    if (*staged) return Next::kDone;
   }
-  for (auto& f : files) {
-    if (f.kind != "output" || f.status == store::FileStatus::kLoaded) continue;
-    if (clock_.Interrupted()) return Cancelled();
-    FM_TRY_STATUS(LoadFile(w, f, out, counts));
-  }
-  return Next::kDone;
 }
 
 }  // namespace fm::migrate

@@ -25,6 +25,8 @@
 // has its type, so other types' timelines are never moved.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -61,8 +63,29 @@ class BulkExtractor : public Extractor {
   void Abandon(const store::Window& w);
   base::Status RecordManifest(store::Window& w, const fhir::PollResult& poll);
   base::Result<bool> RefreshLinks(store::Window& w);
-  // Downloads every file not staged yet. Returns false when a link expired.
-  base::Result<bool> DownloadAll(store::Window& w, bool requires_token);
+  // Downloads every file not staged yet, `parallel_downloads` at a time, in
+  // manifest order; `on_staged` hears of each file once it is staged (from a
+  // download thread). Returns false when a link expired; stops taking new
+  // files once `stop` is set.
+  base::Result<bool> DownloadAll(
+      store::Window& w, bool requires_token,
+      const std::function<void(const store::FileRecord&)>& on_staged = nullptr,
+      const std::atomic<bool>* stop = nullptr);
+  // After a round of downloads: an untrustworthy job is abandoned and
+  // forgotten (error), expired links are refreshed (kDone: download again) or
+  // the window is exported again (kRestartExport).
+  base::Result<Next> AfterDownloads(store::Window& w, const base::Result<bool>& staged,
+                                    int refresh);
+  // Every file is staged: error[] and deleted[] recorded, passthrough files
+  // marked, the status URL DELETEd (bulk.delete_status_url).
+  base::Status FinishStaging(const store::Window& w);
+  // Window bounds from the server's clock (transactionTime): shrink, or
+  // extend the newest window when there is no upper bound.
+  base::Status FollowServerClock(store::Window& w, const fhir::Manifest& m);
+  // REST loading: loads each file as soon as it is staged, in manifest order,
+  // while the later ones download.
+  base::Result<Next> DownloadAndLoad(store::Window& w, bool requires_token, ResourceConsumer& out,
+                                     std::map<std::string, int64_t>& counts);
   base::Status DownloadOne(store::FileRecord& file, bool requires_token, bool& expired);
   base::Status RecordErrorsAndDeletions(const store::Window& w);
   base::Status LoadFile(store::Window& w, store::FileRecord& file, ResourceConsumer& out,

@@ -57,6 +57,9 @@ struct BulkOptions {
   std::string staging_dir;                                  // "" = "staging" next to the state file
   bool keep_files = false;                                  // keep staged files after loading
   int max_download_attempts = 5;                            // per file
+  // REST loading: load each file as soon as it is staged while the later
+  // ones download (false: stage every file of the window first).
+  bool pipeline = true;
   // Set from migration.propagate_deletes: a deleted version in output[] (what
   // includeAssociatedData=_deleted adds, marked with the deleted-state meta
   // extension; Azure lists deletions only there) is loaded as a DELETE of its
