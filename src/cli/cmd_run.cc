@@ -125,6 +125,15 @@ int CmdRun(const Context& ctx, bool follow) {
     }
   }
   migrate::SearchExtractor search_extractor(*app->source, search_options, sink);
+  // migration.pause_in_flight = stop: the export client, the bulk extractor
+  // and the REST loader see the daily pause as an interruption, so windows in
+  // flight stop at their next checkpoint; the runner waits the pause out.
+  std::unique_ptr<env::Clock> pause_clock;
+  if (options.run.pause_stops_in_flight &&
+      options.run.pause_from_hour != options.run.pause_to_hour) {
+    pause_clock = migrate::StopDuringPause(*app->clock, options.run);
+  }
+  env::Clock& work_clock = pause_clock ? *pause_clock : *app->clock;
   // Bulk $export: the protocol client makes its own retry decisions, so it
   // sends through the counting transport without the retry wrapper; the
   // Authorization value comes from the source's credentials, for its origin only.
@@ -133,7 +142,7 @@ int CmdRun(const Context& ctx, bool follow) {
   poll.max_interval = options.bulk.max_poll_interval;
   poll.max_retry_after = options.bulk.max_poll_interval;
   fhir::BulkExportClient bulk_client(
-      "source", app->source->base_url(), *app->counting, *app->clock, poll,
+      "source", app->source->base_url(), *app->counting, work_clock, poll,
       [&sink](const std::string& level, const std::string& message) {
         sink.OnNote(level, message);
       },
@@ -156,7 +165,7 @@ int CmdRun(const Context& ctx, bool follow) {
   bulk_options.stage_only = import_load;
   bulk_options.passthrough = import_load && options.import.staging_kind == "passthrough";
   bulk_options.deleted_versions_delete = options.run.propagate_deletes;
-  migrate::BulkExtractor bulk_extractor(bulk_client, *app->store, *app->fs, *app->clock,
+  migrate::BulkExtractor bulk_extractor(bulk_client, *app->store, *app->fs, work_clock,
                                         bulk_options, staging_dir, sink);
   std::unique_ptr<stage::FileServer> file_server;
   std::unique_ptr<stage::AzureBlobClient> blob_client;
@@ -221,7 +230,7 @@ int CmdRun(const Context& ctx, bool follow) {
   // Only an export carrying history puts several versions of one resource in
   // a window; otherwise remembering versions would cost memory per id.
   if (!migrate::LoadsWindowsInOrder(options)) rest_options.version_memory = 0;
-  migrate::RestLoader loader(*app->destination, *app->store, sink, *app->clock, rest_options,
+  migrate::RestLoader loader(*app->destination, *app->store, sink, work_clock, rest_options,
                              app->source->base_url());
   migrate::Runner runner(options, *app->store, planner, extractor, loader, sink, *app->clock);
   migrate::ConformanceCopier conformance(options.conformance, *app->source, loader, *app->store,

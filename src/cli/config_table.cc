@@ -286,6 +286,16 @@ const std::vector<Key>& Keys() {
                      c.migration.run.pause_to_hour = static_cast<int>(to % 24);
                      return base::Ok();
                    }},
+                  {"migration.pause_in_flight", "finish",
+                   "when the pause begins, windows in flight finish, or stop at their next "
+                   "checkpoint and resume after it (finish | stop)",
+                   [](Config& c, const std::string& v) -> Status {
+                     if (v != "finish" && v != "stop") {
+                       return Bad("'" + v + "' is not finish or stop");
+                     }
+                     c.migration.run.pause_stops_in_flight = v == "stop";
+                     return base::Ok();
+                   }},
                   {"conformance.enabled", "true",
                    "copy conformance resources before the first window",
                    BoolField([](Config& c, bool b) { c.migration.conformance.enabled = b; })},

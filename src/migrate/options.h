@@ -110,10 +110,13 @@ struct RunOptions {
   int windows_in_flight = 1;                            // windows extracted/loaded at once
   bool propagate_deletes = false;  // apply deletions the extractor found (history, deleted[])
   // Daily UTC hours [pause_from_hour, pause_to_hour) in which no new window
-  // starts (business hours on the source); windows already running finish.
-  // Equal values: no pause. May wrap midnight (22 → 6).
+  // starts (business hours on the source). Equal values: no pause. May wrap
+  // midnight (22 → 6). Windows already running finish, unless
+  // `pause_stops_in_flight`: then they stop at their next checkpoint when the
+  // pause begins (state committed, nothing lost) and resume after it.
   int pause_from_hour = 0;
   int pause_to_hour = 0;
+  bool pause_stops_in_flight = false;
 };
 
 // When `now` is inside the pause, the instant it ends; else nullopt.

@@ -35,6 +35,29 @@ bool LoadsWindowsInOrder(const MigrationOptions& options) {
          std::find(assoc.begin(), assoc.end(), "_history") != assoc.end();
 }
 
+namespace {
+
+class PauseStopClock : public env::Clock {
+ public:
+  PauseStopClock(env::Clock& inner, RunOptions options) : inner_(inner), options_(options) {}
+  base::Instant Now() override { return inner_.Now(); }
+  bool SleepFor(base::Millis d) override { return inner_.SleepFor(d) && !Interrupted(); }
+  void Interrupt() override { inner_.Interrupt(); }
+  bool Interrupted() const override {
+    return inner_.Interrupted() || PauseEnds(options_, inner_.Now()).has_value();
+  }
+
+ private:
+  env::Clock& inner_;
+  RunOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<env::Clock> StopDuringPause(env::Clock& inner, const RunOptions& options) {
+  return std::make_unique<PauseStopClock>(inner, options);
+}
+
 std::optional<base::Instant> PauseEnds(const RunOptions& options, base::Instant now) {
   int from = options.pause_from_hour, to = options.pause_to_hour;
   if (from == to) return std::nullopt;

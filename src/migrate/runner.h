@@ -5,6 +5,7 @@
 // and the watermark stays before it.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,13 @@ inline constexpr const char* kOtherMigrationPrefix = "the state store belongs to
 // window in flight beside it) would make an older version current. A failed
 // window then holds back the windows after it until it is loaded.
 bool LoadsWindowsInOrder(const MigrationOptions& options);
+
+// migration.pause_in_flight = stop: the clock given to the extractors and the
+// REST loader. It is `inner`, except that it also reads as interrupted while
+// the daily pause is on, so work in flight stops at its next checkpoint (a
+// window stopped so goes back to planned, as after SIGINT). The runner keeps
+// `inner`, waits out the pause and starts the windows again.
+std::unique_ptr<env::Clock> StopDuringPause(env::Clock& inner, const RunOptions& options);
 
 class Runner {
  public:
