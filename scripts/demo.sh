@@ -18,10 +18,12 @@ gen="$root/build/release/tools/fhirgen/fhirgen"
 
 work="$(mktemp -d /tmp/fhir-migrate-demo.XXXXXX)"
 chmod 700 "$work"
-pids=()
+# start_server runs in a command substitution (a subshell): each server's pid
+# goes to a file, since a variable set there would be lost.
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for pidfile in "$work"/*.pid; do
+    [[ -e "$pidfile" ]] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -29,7 +31,7 @@ trap cleanup EXIT
 start_server() {  # name → prints the base URL
   local name="$1" log="$work/$1.log"
   "$node" tests/servers/fhir-server.mjs --port 0 --host 127.0.0.1 --name "$name" >"$log" 2>&1 &
-  pids+=($!)
+  echo $! >"$work/$name.pid"
   for _ in $(seq 1 300); do
     if grep -q '^LISTENING ' "$log"; then
       echo "http://127.0.0.1:$(grep '^LISTENING ' "$log" | head -1 | cut -d' ' -f2)/fhir"
