@@ -37,4 +37,9 @@ for ((i = 0; i < ${#layers[@]}; i++)); do
     status=1
   fi
 done
+# SQLite is the state store's business: sqlite3.h appears in src/store only.
+if grep -rlE '^#include <sqlite3\.h>' "$src" | grep -v "^$src/store/" >&2; then
+  echo "layering: sqlite3.h outside $src/store" >&2
+  status=1
+fi
 exit $status

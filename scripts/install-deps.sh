@@ -7,7 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
 packages=(
-  g++ cmake ninja-build pkg-config git curl ca-certificates sqlite3
+  g++ cmake ninja-build pkg-config git curl ca-certificates sqlite3 time
   libcurl4-openssl-dev libsimdjson-dev nlohmann-json3-dev libsqlite3-dev libcli11-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -4,13 +4,13 @@
 #include <map>
 
 #include "json/canonical.h"
-#include "verify/hash_spill.h"
+#include "store/hash_spill.h"
 #include "verify/pager.h"
 
 namespace fm::verify {
 
-using internal::HashSpill;
-using internal::Side;
+using store::HashSpill;
+using Side = HashSpill::Side;
 
 namespace {
 

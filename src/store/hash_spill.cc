@@ -1,11 +1,11 @@
-#include "verify/hash_spill.h"
+#include "store/hash_spill.h"
 
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
-namespace fm::verify::internal {
+namespace fm::store {
 namespace {
 
 constexpr int kRowsPerTransaction = 5000;
@@ -61,11 +61,11 @@ base::Result<std::unique_ptr<HashSpill>> HashSpill::Create(const std::string& di
   // interior pages of the key b-tree hot; leaf pages come from the OS page
   // cache. The report's queries walk the primary key in order (no temporary
   // b-tree, no sort), so they need no more.
-  FM_TRY_STATUS(impl.Exec(
-      "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2000;"
-      "PRAGMA temp_store=FILE;"
-      "CREATE TABLE h (side INTEGER NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,"
-      " hash TEXT NOT NULL, PRIMARY KEY (side, type, id)) WITHOUT ROWID;"));
+  FM_TRY_STATUS(
+      impl.Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2000;"
+                "PRAGMA temp_store=FILE;"
+                "CREATE TABLE h (side INTEGER NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,"
+                " hash TEXT NOT NULL, PRIMARY KEY (side, type, id)) WITHOUT ROWID;"));
   if (sqlite3_prepare_v2(impl.db, "INSERT OR REPLACE INTO h VALUES (?, ?, ?, ?)", -1, &impl.insert,
                          nullptr) != SQLITE_OK) {
     return SqlError(impl.db, "prepare");
@@ -137,18 +137,21 @@ base::Status HashSpill::ForEach(Kind kind, const RowVisitor& visit) {
   const char* sql = nullptr;
   switch (kind) {
     case Kind::kMissing:
-      sql = "SELECT s.type, s.id FROM h s WHERE s.side = 0 AND NOT EXISTS "
-            "(SELECT 1 FROM h d WHERE d.side = 1 AND d.type = s.type AND d.id = s.id) "
-            "ORDER BY s.type, s.id";
+      sql =
+          "SELECT s.type, s.id FROM h s WHERE s.side = 0 AND NOT EXISTS "
+          "(SELECT 1 FROM h d WHERE d.side = 1 AND d.type = s.type AND d.id = s.id) "
+          "ORDER BY s.type, s.id";
       break;
     case Kind::kExtra:
-      sql = "SELECT d.type, d.id FROM h d WHERE d.side = 1 AND NOT EXISTS "
-            "(SELECT 1 FROM h s WHERE s.side = 0 AND s.type = d.type AND s.id = d.id) "
-            "ORDER BY d.type, d.id";
+      sql =
+          "SELECT d.type, d.id FROM h d WHERE d.side = 1 AND NOT EXISTS "
+          "(SELECT 1 FROM h s WHERE s.side = 0 AND s.type = d.type AND s.id = d.id) "
+          "ORDER BY d.type, d.id";
       break;
     case Kind::kDifferent:
-      sql = "SELECT s.type, s.id FROM h s JOIN h d ON d.side = 1 AND d.type = s.type AND "
-            "d.id = s.id WHERE s.side = 0 AND s.hash <> d.hash ORDER BY s.type, s.id";
+      sql =
+          "SELECT s.type, s.id FROM h s JOIN h d ON d.side = 1 AND d.type = s.type AND "
+          "d.id = s.id WHERE s.side = 0 AND s.hash <> d.hash ORDER BY s.type, s.id";
       break;
   }
   sqlite3_stmt* stmt = nullptr;
@@ -168,4 +171,4 @@ base::Status HashSpill::ForEach(Kind kind, const RowVisitor& visit) {
   return status;
 }
 
-}  // namespace fm::verify::internal
+}  // namespace fm::store

@@ -1,6 +1,6 @@
-// Internal to src/verify: a temporary SQLite file holding (side, type, id,
-// hash) rows for the full check, so memory stays bounded however many
-// resources there are. The file is deleted when the object dies. Only
+// A temporary SQLite file holding (side, type, id, hash) rows for the full
+// verification check (src/verify/full.cc), so memory stays bounded however
+// many resources there are. The file is deleted when the object dies. Only
 // hash_spill.cc includes sqlite3.h.
 #pragma once
 
@@ -12,12 +12,12 @@
 
 #include "base/result.h"
 
-namespace fm::verify::internal {
-
-enum class Side { kSource = 0, kDestination = 1 };
+namespace fm::store {
 
 class HashSpill {
  public:
+  enum class Side { kSource = 0, kDestination = 1 };
+
   // Creates a fresh file in `dir` ("" = $TMPDIR or /tmp).
   static base::Result<std::unique_ptr<HashSpill>> Create(const std::string& dir);
   ~HashSpill();
@@ -49,4 +49,4 @@ class HashSpill {
   std::string path_;
 };
 
-}  // namespace fm::verify::internal
+}  // namespace fm::store
