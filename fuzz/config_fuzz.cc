@@ -4,7 +4,7 @@
 // shipped libtomlplusplus: its debug-only parser asserts fire on e.g. "[{".
 // fuzz-sources: src/cli/config_table.cc src/auth/token_provider.cc src/auth/jwt.cc
 // fuzz-sources: src/http/transport.cc src/http/response_text.cc src/base/strings.cc
-// fuzz-sources: src/base/time.cc src/base/result.cc
+// fuzz-sources: src/base/time.cc src/base/result.cc src/json/fields.cc
 // fuzz-libs: -ltomlplusplus -lcrypto -DNDEBUG
 #include <unistd.h>
 

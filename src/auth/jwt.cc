@@ -12,8 +12,9 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "base/strings.h"
 
 namespace fm::auth {
 namespace {
@@ -137,9 +138,11 @@ base::Result<std::unique_ptr<JwtSigner>> JwtSigner::FromPem(const std::string& p
 
 base::Result<std::string> JwtSigner::Sign(const std::string& kid,
                                           const std::string& payload_json) const {
-  nlohmann::json header = {{"alg", alg_}, {"typ", "JWT"}};
-  if (!kid.empty()) header["kid"] = kid;
-  std::string input = Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(payload_json);
+  // Members in name order, as a JSON library would write them.
+  std::string header = R"({"alg":")" + base::JsonEscape(alg_) + "\"";
+  if (!kid.empty()) header += R"(,"kid":")" + base::JsonEscape(kid) + "\"";
+  header += R"(,"typ":"JWT"})";
+  std::string input = Base64UrlEncode(header) + "." + Base64UrlEncode(payload_json);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (!ctx) return MakeError(ErrorKind::kFatal, "out of memory");
   std::string sig;
@@ -192,13 +195,12 @@ std::string BackendServicesClaims(const std::string& client_id, const std::strin
                                   base::Instant now, base::Millis lifetime) {
   if (lifetime > std::chrono::minutes(5)) lifetime = std::chrono::minutes(5);
   int64_t now_s = base::ToEpochMillis(now) / 1000;
-  nlohmann::json claims = {{"iss", client_id},
-                           {"sub", client_id},
-                           {"aud", token_url},
-                           {"exp", now_s + lifetime.count() / 1000},
-                           {"iat", now_s},
-                           {"jti", RandomId()}};
-  return claims.dump();
+  // Members in name order, as a JSON library would write them.
+  return R"({"aud":")" + base::JsonEscape(token_url) + R"(","exp":)" +
+         std::to_string(now_s + lifetime.count() / 1000) + R"(,"iat":)" +
+         std::to_string(now_s) + R"(,"iss":")" + base::JsonEscape(client_id) +
+         R"(","jti":")" + base::JsonEscape(RandomId()) + R"(","sub":")" +
+         base::JsonEscape(client_id) + R"("})";
 }
 
 }  // namespace fm::auth

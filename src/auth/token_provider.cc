@@ -3,11 +3,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "auth/jwt.h"
 #include "base/strings.h"
+#include "json/fields.h"
 
 namespace fm::auth {
 namespace {
@@ -97,17 +97,15 @@ class CachingProvider : public TokenProvider {
       e.message = "token request " + where + ": " + e.message;
       return e;
     }
-    nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
+    auto body = json::ReadScalarMembers(response->body);
     if (response->status < 200 || response->status > 299) {
       std::string detail;
-      if (body.is_object()) {
-        if (body.contains("error") && body["error"].is_string()) {
-          detail = " (" + base::Truncate(body["error"].get<std::string>(), 100);
-          if (body.contains("error_description") && body["error_description"].is_string()) {
-            detail += ": " + base::Truncate(body["error_description"].get<std::string>(), 200);
-          }
-          detail += ")";
-        }
+      std::string error = body.ok() ? json::StringMember(*body, "error") : "";
+      if (!error.empty()) {
+        detail = " (" + base::Truncate(error, 100);
+        std::string description = json::StringMember(*body, "error_description");
+        if (!description.empty()) detail += ": " + base::Truncate(description, 200);
+        detail += ")";
       }
       ErrorKind kind = response->status >= 500 || response->status == 429
                            ? ErrorKind::kTransient
@@ -117,20 +115,19 @@ class CachingProvider : public TokenProvider {
                            std::to_string(response->status) + detail,
                        response->status);
     }
-    if (!body.is_object() || !body.contains("access_token") ||
-        !body["access_token"].is_string()) {
+    if (!body.ok() || !body->count("access_token") ||
+        body->at("access_token").kind != json::Scalar::Kind::kString) {
       return MakeError(ErrorKind::kUnauthorized,
                        "token response from " + where + " holds no access_token");
     }
     Token token;
-    token.access_token = body["access_token"].get<std::string>();
+    token.access_token = body->at("access_token").text;
     int64_t seconds = 3600;
-    if (body.contains("expires_in")) {
-      const auto& e = body["expires_in"];
-      if (e.is_number()) {
-        seconds = e.get<int64_t>();
-      } else if (e.is_string()) {  // Azure IMDS sends "3599"
-        seconds = std::strtoll(e.get<std::string>().c_str(), nullptr, 10);
+    if (auto e = body->find("expires_in"); e != body->end()) {
+      // A number, or a string of digits (Azure IMDS sends "3599").
+      if (e->second.kind == json::Scalar::Kind::kNumber ||
+          e->second.kind == json::Scalar::Kind::kString) {
+        seconds = std::strtoll(e->second.text.c_str(), nullptr, 10);
       }
     }
     if (seconds <= 0) seconds = 1;
@@ -241,12 +238,11 @@ class SmartProvider : public CachingProvider {
                                               " (set token_url to skip discovery)",
                        response->status);
     }
-    auto body = nlohmann::json::parse(response->body, nullptr, false);
-    if (!body.is_object() || !body.contains("token_endpoint") ||
-        !body["token_endpoint"].is_string()) {
+    auto body = json::ReadScalarMembers(response->body);
+    std::string url = body.ok() ? json::StringMember(*body, "token_endpoint") : "";
+    if (url.empty()) {
       return MakeError(ErrorKind::kFatal, "SMART discovery " + where + ": no token_endpoint");
     }
-    std::string url = body["token_endpoint"].get<std::string>();
     if (!base::StartsWith(url, "https://") && !base::StartsWith(url, "http://")) {
       return MakeError(ErrorKind::kFatal, "SMART discovery " + where +
                                               ": token_endpoint is not an http(s) URL");
