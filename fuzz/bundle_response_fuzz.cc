@@ -1,5 +1,7 @@
-// fuzz-sources: src/fhir/bundle.cc src/fhir/outcome.cc src/fhir/json_text.cc
+// fuzz-sources: src/fhir/bundle.cc src/fhir/ondemand.cc src/fhir/outcome.cc src/fhir/json_text.cc
 // fuzz-sources: src/json/resource.cc src/base/result.cc src/base/time.cc src/base/strings.cc
+// fuzz-sources: src/fhir/client.cc src/fhir/capabilities.cc src/http/transport.cc
+// fuzz-sources: src/http/response_text.cc
 // fuzz-libs: -lsimdjson
 // Arbitrary bytes as a batch-response Bundle: the first byte picks how many
 // entries were sent, the rest is the body. Besides crashes it checks that an

@@ -1,5 +1,5 @@
 // fuzz-sources: src/fhir/bulk_export.cc src/fhir/client.cc src/fhir/outcome.cc src/fhir/json_text.cc
-// fuzz-sources: src/fhir/capabilities.cc src/fhir/search_page.cc
+// fuzz-sources: src/fhir/capabilities.cc src/fhir/ondemand.cc src/fhir/bundle.cc
 // fuzz-sources: src/http/transport.cc src/http/response_text.cc src/json/resource.cc
 // fuzz-sources: src/base/result.cc src/base/time.cc src/base/strings.cc
 // fuzz-libs: -lsimdjson

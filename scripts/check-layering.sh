@@ -18,11 +18,10 @@ for ((i = 0; i < ${#layers[@]}; i++)); do
       status=1
     fi
   done < <(grep -rnE '^#include "[a-z_]+/' "$src/$module" --include='*.h' --include='*.cc' || true)
-  # Third-party headers belong in adapter .cc files, never in public headers.
-  # (Test-only headers, *test*.h, may include what the test needs; a module's
-  # *_internal.h helpers serve only that module's own adapter .cc files.)
+  # Third-party headers belong in adapter .cc files, never in a header
+  # (test-only headers, *test*.h, may include what the test needs).
   if grep -rnE '^#include <(curl/|sqlite3\.h|simdjson|nlohmann/|toml\+\+|openssl/)' \
-      "$src/$module" --include='*.h' --exclude='*test*' --exclude='*_internal.h' >&2; then
+      "$src/$module" --include='*.h' --exclude='*test*' >&2; then
     echo "layering: third-party header in a public header of $module (move it to the .cc)" >&2
     status=1
   fi
