@@ -31,14 +31,14 @@ TEST(SqliteFileTest, SchemaVersionIsRecordedAndReopeningKeepsData) {
   {
     auto store = testing::OpenOrDie(path);
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schema_version(), 2);
+    EXPECT_EQ(store->schema_version(), 3);
     ASSERT_TRUE(store->AddWindow(MakeWindow(0, 10)).ok());
   }
-  EXPECT_EQ(RawQuery(path, "SELECT max(version) FROM schema_version"), "2");
+  EXPECT_EQ(RawQuery(path, "SELECT max(version) FROM schema_version"), "3");
   auto store = testing::OpenOrDie(path);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->ListWindows()->size(), 1u);
-  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM schema_version"), "2");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM schema_version"), "3");
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"), "wal");
 }
 

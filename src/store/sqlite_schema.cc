@@ -118,6 +118,14 @@ CREATE TABLE meta (
 CREATE INDEX windows_status ON windows (status);
 CREATE INDEX windows_type_since ON windows (resource_type, since, till, id);
 )sql"},
+    // Version 3: what progress reports need. `started_at` is when the
+    // window's last attempt began (status computes recent throughput from the
+    // time windows were in flight); `expected` is the source's count of the
+    // window's resources when it was planned (-1: not counted).
+    {3, R"sql(
+ALTER TABLE windows ADD COLUMN started_at INTEGER;
+ALTER TABLE windows ADD COLUMN expected INTEGER NOT NULL DEFAULT -1;
+)sql"},
 };
 
 }  // namespace

@@ -24,7 +24,7 @@ using Lock = std::lock_guard<std::recursive_mutex>;
 #define FM_WINDOW_COLS                                                                      \
   "id, since, till, resource_type, status, attempts, export_url, manifest_json, "           \
   "transaction_time, resources_extracted, resources_loaded, resources_failed, last_error, " \
-  "not_before, updated_at"
+  "not_before, updated_at, started_at, expected"
 #define FM_FILE_COLS                                                               \
   "id, window_id, resource_type, url, staged_path, expected_count, bytes, lines, " \
   "lines_loaded, status, kind"
@@ -59,6 +59,8 @@ Result<Window> ReadWindow(const Stmt& s) {
   w.last_error = s.Text(12);
   w.not_before = s.OptTime(13);
   w.updated_at = s.Time(14);
+  w.started_at = s.OptTime(15);
+  w.expected = s.Int(16);
   return w;
 }
 
@@ -144,11 +146,12 @@ class SqliteStateStore final : public StateStore {
     return Insert(
         "INSERT INTO windows (since, till, resource_type, status, attempts, export_url, "
         "manifest_json, transaction_time, resources_extracted, resources_loaded, "
-        "resources_failed, last_error, not_before, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "resources_failed, last_error, not_before, updated_at, started_at, expected) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         "AddWindow", w.since, w.till, w.resource_type, WindowStatusName(w.status), w.attempts,
         w.export_url, w.manifest_json, w.transaction_time, w.resources_extracted,
-        w.resources_loaded, w.resources_failed, w.last_error, w.not_before, w.updated_at);
+        w.resources_loaded, w.resources_failed, w.last_error, w.not_before, w.updated_at,
+        w.started_at, w.expected);
   }
 
   Status UpdateWindow(const Window& w) override {
@@ -156,11 +159,11 @@ class SqliteStateStore final : public StateStore {
         "UPDATE windows SET since = ?, till = ?, resource_type = ?, status = ?, attempts = ?, "
         "export_url = ?, manifest_json = ?, transaction_time = ?, resources_extracted = ?, "
         "resources_loaded = ?, resources_failed = ?, last_error = ?, not_before = ?, "
-        "updated_at = ? WHERE id = ?",
+        "updated_at = ?, started_at = ?, expected = ? WHERE id = ?",
         "UpdateWindow", "window", w.id, w.since, w.till, w.resource_type,
         WindowStatusName(w.status), w.attempts, w.export_url, w.manifest_json, w.transaction_time,
         w.resources_extracted, w.resources_loaded, w.resources_failed, w.last_error, w.not_before,
-        w.updated_at, w.id);
+        w.updated_at, w.started_at, w.expected, w.id);
   }
 
   Result<Window> GetWindow(int64_t id) override {

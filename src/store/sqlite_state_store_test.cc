@@ -67,6 +67,8 @@ TEST_F(SqliteStateStoreTest, WindowRoundTripsEveryField) {
   w.last_error = "transient: 503";
   w.not_before = At(1'700'000'000'000);
   w.updated_at = At(1'650'000'000'000);
+  w.started_at = At(1'649'999'000'000);
+  w.expected = 12;
   auto id = store_->AddWindow(w);
   ASSERT_TRUE(id.ok()) << id.error().ToString();
   w.id = *id;
@@ -88,6 +90,8 @@ TEST_F(SqliteStateStoreTest, WindowRoundTripsEveryField) {
   EXPECT_EQ(got->last_error, w.last_error);
   EXPECT_EQ(got->not_before, w.not_before);
   EXPECT_EQ(got->updated_at, w.updated_at);
+  EXPECT_EQ(got->started_at, w.started_at);
+  EXPECT_EQ(got->expected, 12);
   // Stored as epoch milliseconds and readable names.
   EXPECT_EQ(testing::RawQuery(path_, "SELECT since FROM windows"), "1600000000123");
   EXPECT_EQ(testing::RawQuery(path_, "SELECT status FROM windows"), "extracting");
@@ -95,11 +99,20 @@ TEST_F(SqliteStateStoreTest, WindowRoundTripsEveryField) {
   w.status = WindowStatus::kLoaded;
   w.transaction_time.reset();
   w.not_before.reset();
+  w.started_at = At(1'660'000'000'000);
+  w.expected = 30;
   ASSERT_TRUE(store_->UpdateWindow(w).ok());
   got = store_->GetWindow(*id);
   EXPECT_EQ(got->status, WindowStatus::kLoaded);
   EXPECT_FALSE(got->transaction_time.has_value());
   EXPECT_FALSE(got->not_before.has_value());
+  EXPECT_EQ(got->started_at, w.started_at);
+  EXPECT_EQ(got->expected, 30);
+  // A window never counted nor started reads back so.
+  auto bare = store_->GetWindow(AddWindow(5, 6));
+  ASSERT_TRUE(bare.ok());
+  EXPECT_FALSE(bare->started_at.has_value());
+  EXPECT_EQ(bare->expected, -1);
 }
 
 TEST_F(SqliteStateStoreTest, StagedBytesCountsOutputFilesAwaitingLoadOnly) {

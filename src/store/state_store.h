@@ -42,6 +42,10 @@ struct Window {
   std::string last_error;
   std::optional<base::Instant> not_before;  // backoff: do not retry before
   base::Instant updated_at;
+  std::optional<base::Instant> started_at;  // when the last attempt began
+  // The source's count of the window's resources when it was planned; -1
+  // when not counted. An estimate: resources updated since leave the window.
+  int64_t expected = -1;
 };
 
 enum class FileStatus { kPending, kDownloading, kStaged, kLoading, kLoaded, kFailed };
