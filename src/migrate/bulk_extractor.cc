@@ -16,6 +16,7 @@ namespace {
 constexpr int kMaxExportRestarts = 3;
 constexpr int kMaxLinkRefreshes = 5;
 constexpr int64_t kCheckpointLines = 5000;  // lines between mid-file checkpoints
+constexpr int64_t kReportLines = 500;       // lines between OnResourcesExtracted events
 
 std::string Describe(const store::Window& w) {
   return "window #" + std::to_string(w.id) + " [" + base::FormatInstant(w.since) + ", " +
@@ -414,6 +415,15 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
   json::ResourceReader reader;
   int64_t line_no = 0;
   int64_t delivered = 0, below = 0, above = 0, deleted_versions = 0;
+  // Lines handed to the loader and not yet reported as read (resources, and
+  // deleted versions sent as deletes): reported every kReportLines, so "read"
+  // keeps up with "loaded" in a long file.
+  int64_t unreported = 0;
+  auto report = [&] {
+    if (unreported > 0) sink_.OnResourcesExtracted(w.id, file.resource_type, unreported);
+    unreported = 0;
+  };
+  sink_.OnWindowStage(w.id, WindowStage::kLoading, -1);
   file.status = store::FileStatus::kLoading;
   FM_TRY_STATUS(store_.UpdateFile(file));
   std::string shown = base::RedactUrl(file.url);
@@ -460,6 +470,7 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
     }
     ++delivered;
     counts[key->type] += 1;
+    if (++unreported >= kReportLines) report();
     FM_TRY_STATUS(out.Consume(Resource{std::move(key->type), std::move(key->id), std::string(line),
                                        std::move(key->version_id), key->last_updated}));
     if (line_no % kCheckpointLines == 0) {
@@ -473,10 +484,10 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
   }));
   // The checkpoint covers only what the destination acknowledged.
   FM_TRY_STATUS(out.Drain());
+  report();
   file.lines_loaded = line_no;
   file.status = store::FileStatus::kLoaded;
   FM_TRY_STATUS(store_.UpdateFile(file));
-  if (delivered > 0) sink_.OnResourcesExtracted(w.id, file.resource_type, delivered);
   if (deleted_versions > 0 && options_.deleted_versions_delete) {
     Note("info", "file " + shown + ": " + std::to_string(deleted_versions) +
                      " deleted versions (marked soft-deleted) were sent as deletes "
@@ -504,6 +515,7 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
                                                          const std::vector<std::string>& types,
                                                          ResourceConsumer& out,
                                                          std::map<std::string, int64_t>& counts) {
+  sink_.OnWindowStage(w.id, WindowStage::kExporting, -1);
   if (w.export_url.empty()) {
     FM_TRY_STATUS(KickOff(w, types));
   } else if (w.manifest_json.empty()) {
@@ -526,6 +538,7 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
   }
 
   FM_TRY_STATUS(FollowServerClock(w, *manifest));
+  FM_TRY_STATUS(AnnounceDownloads(w));
   if (!options_.stage_only) return DownloadAndLoad(w, manifest->requires_access_token, out, counts);
 
   // Stage only ($import loads the files): every file staged, then counted.
@@ -541,11 +554,34 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
   FM_TRY_STATUS(store_.UpdateWindow(w));
   FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
   // Counts of what the export holds; the window loader loads the files.
+  std::map<std::string, int64_t> staged;
   for (const auto& f : files) {
     if (f.kind != "output") continue;
-    counts[f.resource_type] += f.lines > 0 ? f.lines : std::max<int64_t>(f.expected_count, 0);
+    staged[f.resource_type] += f.lines > 0 ? f.lines : std::max<int64_t>(f.expected_count, 0);
+  }
+  for (const auto& [type, n] : staged) {
+    counts[type] += n;
+    if (n > 0) sink_.OnResourcesExtracted(w.id, type, n);
   }
   return Next::kDone;
+}
+
+base::Status BulkExtractor::AnnounceDownloads(const store::Window& w) {
+  if (options_.stage_only && options_.passthrough) return base::Ok();  // nothing to download
+  // What is left to load: the manifest's counts less the lines an earlier
+  // attempt loaded; unknown when the manifest gives no count for a file.
+  FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
+  int64_t expected = 0;
+  for (const auto& f : files) {
+    if (f.kind != "output") continue;
+    if (f.expected_count < 0) {
+      expected = -1;
+      break;
+    }
+    expected += std::max<int64_t>(f.expected_count - f.lines_loaded, 0);
+  }
+  sink_.OnWindowStage(w.id, WindowStage::kDownloading, expected);
+  return base::Ok();
 }
 
 base::Result<BulkExtractor::Next> BulkExtractor::AfterDownloads(store::Window& w,

@@ -82,6 +82,8 @@ class BulkExtractor : public Extractor {
   // Window bounds from the server's clock (transactionTime): shrink, or
   // extend the newest window when there is no upper bound.
   base::Status FollowServerClock(store::Window& w, const fhir::Manifest& m);
+  // Tells the sink the window is downloading, and what is left to load.
+  base::Status AnnounceDownloads(const store::Window& w);
   // REST loading: loads each file as soon as it is staged, in manifest order,
   // while the later ones download.
   base::Result<Next> DownloadAndLoad(store::Window& w, bool requires_token, ResourceConsumer& out,

@@ -25,18 +25,33 @@ Planner::Planner(const PlanOptions& options, store::StateStore& store, SourcePro
                  env::Clock& clock, ProgressSink& sink)
     : options_(options), store_(store), probe_(probe), clock_(clock), sink_(sink) {}
 
-base::Result<int64_t> Planner::CountAll(const std::vector<std::string>& types,
-                                        base::Instant since, base::Instant till) {
-  int64_t total = 0;
+base::Result<std::map<std::string, int64_t>> Planner::CountAll(
+    const std::vector<std::string>& types, base::Instant since, base::Instant till) {
+  std::map<std::string, int64_t> counts;
   for (const auto& type : types) {
-    FM_ASSIGN_OR_RETURN(int64_t n, probe_.Count(type, since, till));
-    total += n;
+    FM_ASSIGN_OR_RETURN(counts[type], probe_.Count(type, since, till));
   }
-  return total;
+  return counts;
 }
 
 base::Result<PlanResult> Planner::Plan() {
   sink_.OnPlanStarted();
+  FM_ASSIGN_OR_RETURN(auto result, PlanWindows());
+  FM_TRY_STATUS(AnnounceWork(result));
+  return result;
+}
+
+base::Status Planner::AnnounceWork(const PlanResult& result) {
+  FM_ASSIGN_OR_RETURN(auto pending, store_.ListPendingWindows());
+  PlannedWork work;
+  work.windows = static_cast<int64_t>(pending.size());
+  for (const auto& w : pending) work.resources += std::max<int64_t>(w.expected, 0);
+  work.by_type = result.counts;
+  sink_.OnPlanned(work);
+  return base::Ok();
+}
+
+base::Result<PlanResult> Planner::PlanWindows() {
   PlanResult result;
   FM_ASSIGN_OR_RETURN(auto state, store_.GetMigration());
   FM_ASSIGN_OR_RETURN(auto newest, store_.NewestWindows());
@@ -106,8 +121,11 @@ base::Result<base::Instant> Planner::PlanTimeline(const std::string& type, base:
   while (since < until) {
     base::Instant till = std::min(since + options_.window, until);
     int64_t count = 0;
+    std::map<std::string, int64_t> counts;
     while (true) {
-      FM_ASSIGN_OR_RETURN(count, CountAll(counted, since, till));
+      FM_ASSIGN_OR_RETURN(counts, CountAll(counted, since, till));
+      count = 0;
+      for (const auto& [t, n] : counts) count += n;
       auto length = till - since;
       if (count <= options_.max_resources_per_window || length <= options_.min_window) break;
       till = since + std::max<base::Millis>(length / 2, options_.min_window);
@@ -117,11 +135,13 @@ base::Result<base::Instant> Planner::PlanTimeline(const std::string& type, base:
     w.till = till;
     w.resource_type = type;
     w.updated_at = clock_.Now();
+    w.expected = count;
     // An empty window needs no extraction: nothing can still arrive in it,
     // because it ends before now - safety_lag.
     w.status = count == 0 ? store::WindowStatus::kLoaded : store::WindowStatus::kPlanned;
     FM_ASSIGN_OR_RETURN(w.id, store_.AddWindow(w));
     sink_.OnWindowPlanned(w);
+    for (const auto& [t, n] : counts) result.counts[t] += n;
     ++result.windows_added;
     since = till;
   }

@@ -7,6 +7,7 @@
 // count, and its timeline moves on independently of the others.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,11 @@ namespace fm::migrate {
 
 struct PlanResult {
   int windows_added = 0;
-  bool source_empty = false;      // nothing to migrate yet
-  bool reached_end = false;       // specific run: every window up to `end` is planned
-  std::vector<std::string> types; // types with data, as probed
+  bool source_empty = false;       // nothing to migrate yet
+  bool reached_end = false;        // specific run: every window up to `end` is planned
+  std::vector<std::string> types;  // types with data, as probed
+  // The source's count per type of the windows planned now.
+  std::map<std::string, int64_t> counts;
 };
 
 class Planner {
@@ -32,12 +35,16 @@ class Planner {
 
   // Plans windows from where each timeline ends up to now - safety_lag (or
   // `end`). Each window is committed on its own, so a crash mid-planning
-  // resumes at the last committed till.
+  // resumes at the last committed till. Tells the sink what there is to copy
+  // (OnPlanned) once done.
   base::Result<PlanResult> Plan();
 
  private:
-  base::Result<int64_t> CountAll(const std::vector<std::string>& types, base::Instant since,
-                                 base::Instant till);
+  base::Result<PlanResult> PlanWindows();
+  base::Status AnnounceWork(const PlanResult& result);
+  // The source's count of each type in [since, till).
+  base::Result<std::map<std::string, int64_t>> CountAll(const std::vector<std::string>& types,
+                                                        base::Instant since, base::Instant till);
   // Records windows of `type` ("" = all of result.types) over [since, until),
   // each halved until it counts at most max_resources_per_window; returns
   // where the timeline ends then (max of since and until).

@@ -27,7 +27,8 @@ TEST(PlannerTest, WindowsAreContiguousAndEndBeforeNowMinusSafetyLag) {
 TEST(PlannerTest, SplitsAWindowAboveTheCountLimit) {
   World w;
   for (int i = 0; i < 8; ++i) {
-    w.src.Seed(Patient("p" + std::to_string(i), "2023-12-0" + std::to_string(1 + i) + "T00:00:00.000Z"));
+    w.src.Seed(
+        Patient("p" + std::to_string(i), "2023-12-0" + std::to_string(1 + i) + "T00:00:00.000Z"));
   }
   w.options.plan.start = At("2023-12-01T00:00:00Z");
   w.options.plan.end = At("2023-12-09T00:00:00Z");
@@ -55,6 +56,55 @@ TEST(PlannerTest, ResumesPlanningFromTheNewestRecordedWindow) {
   auto windows = *w.store->ListWindows();
   ASSERT_EQ(windows.size(), first + 1);
   EXPECT_EQ(windows.back().since, windows[windows.size() - 2].till);
+}
+
+// Progress had no count of what a run had to copy, so the terminal's ETA
+// came from the time per window ("--" until a window was loaded) and window
+// bars measured loaded against what had been read. Planning now records each
+// window's count and tells the sink the work, per type.
+TEST(PlannerTest, PlanningRecordsEachWindowsCountAndTellsTheSinkTheWork) {
+  struct Recording : ProgressSink {
+    void OnPlanStarted() override { events.push_back("started"); }
+    void OnWindowPlanned(const store::Window& w) override {
+      events.push_back("window " + std::to_string(w.expected));
+    }
+    void OnPlanned(const PlannedWork& work) override {
+      events.push_back("planned");
+      last = work;
+    }
+    std::vector<std::string> events;
+    PlannedWork last;
+  } sink;
+  World w;
+  for (int i = 0; i < 5; ++i) {
+    w.src.Seed(
+        Patient("p" + std::to_string(i), "2023-12-0" + std::to_string(1 + i) + "T00:00:00.000Z"));
+  }
+  w.src.Seed(Observation("o1", "2023-12-02T00:00:00.000Z"));
+  w.src.Seed(Observation("o2", "2023-12-07T00:00:00.000Z"));
+  w.options.plan.start = At("2023-12-01T00:00:00Z");
+  w.options.plan.end = At("2023-12-09T00:00:00Z");
+  w.options.plan.window = base::Millis(4LL * 86'400'000);
+  auto e = w.MakeEngine();
+  Planner planner(w.options.plan, *w.store, e->probe, w.clock, sink);
+  ASSERT_TRUE(planner.Plan().ok());
+  EXPECT_EQ(sink.events, (std::vector<std::string>{"started", "window 5", "window 2", "planned"}));
+  EXPECT_EQ(sink.last.windows, 2);
+  EXPECT_EQ(sink.last.resources, 7);
+  EXPECT_EQ(sink.last.by_type,
+            (std::map<std::string, int64_t>{{"Observation", 2}, {"Patient", 5}}));
+  auto windows = *w.store->ListWindows();
+  ASSERT_EQ(windows.size(), 2u);
+  EXPECT_EQ(windows[0].expected, 5);
+  EXPECT_EQ(windows[1].expected, 2);
+
+  // A later plan with nothing new still counts the windows not loaded yet.
+  sink.events.clear();
+  ASSERT_TRUE(planner.Plan().ok());
+  EXPECT_EQ(sink.events, (std::vector<std::string>{"started", "planned"}));
+  EXPECT_EQ(sink.last.windows, 2);
+  EXPECT_EQ(sink.last.resources, 7);
+  EXPECT_TRUE(sink.last.by_type.empty());
 }
 
 TEST(PlannerTest, EmptySourcePlansNothing) {

@@ -2,14 +2,34 @@
 
 namespace fm::migrate {
 
-#define FM_FAN_OUT(call)          \
-  for (ProgressSink* s : sinks_) { \
-    s->call;                      \
+const char* WindowStageName(WindowStage stage) {
+  switch (stage) {
+    case WindowStage::kSearching:
+      return "searching";
+    case WindowStage::kExporting:
+      return "exporting";
+    case WindowStage::kDownloading:
+      return "downloading";
+    case WindowStage::kLoading:
+      return "loading";
+    case WindowStage::kImporting:
+      return "importing";
+  }
+  return "?";
+}
+
+#define FM_FAN_OUT(call)            \
+  for (ProgressSink * s : sinks_) { \
+    s->call;                        \
   }
 
 void FanOutSink::OnPlanStarted() { FM_FAN_OUT(OnPlanStarted()) }
 void FanOutSink::OnWindowPlanned(const store::Window& w) { FM_FAN_OUT(OnWindowPlanned(w)) }
+void FanOutSink::OnPlanned(const PlannedWork& work) { FM_FAN_OUT(OnPlanned(work)) }
 void FanOutSink::OnWindowStarted(const store::Window& w) { FM_FAN_OUT(OnWindowStarted(w)) }
+void FanOutSink::OnWindowStage(int64_t window_id, WindowStage stage, int64_t expected) {
+  FM_FAN_OUT(OnWindowStage(window_id, stage, expected))
+}
 void FanOutSink::OnResourcesExtracted(int64_t window_id, const std::string& type, int64_t n) {
   FM_FAN_OUT(OnResourcesExtracted(window_id, type, n))
 }

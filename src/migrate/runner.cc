@@ -202,6 +202,7 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
   FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
     w.status = store::WindowStatus::kExtracting;
     w.updated_at = clock_.Now();
+    w.started_at = w.updated_at;
     FM_TRY_STATUS(store_.UpdateWindow(w));
     FM_TRY_STATUS(store_.DeleteFailures(w.id));
     return store_.ResetCounts(w.id);

@@ -38,6 +38,28 @@ TEST(RunnerTest, MigratesEverythingAndAdvancesTheWatermark) {
 // A state file reused with other servers would make the watermark of one
 // migration claim data of another was copied; the run must refuse before
 // planning or copying anything.
+// `status` had no way to tell how long a window took: its rate divided the
+// resources of the last five minutes by five minutes. Each attempt now
+// records when it started.
+TEST(RunnerTest, EveryLoadedWindowRecordsWhenItsAttemptStarted) {
+  World w;
+  w.src.Seed(Patient("p1", "2023-12-01T00:00:00.000Z"));
+  w.src.Seed(Patient("p2", "2023-12-20T00:00:00.000Z"));
+  auto e = w.MakeEngine();
+  base::Instant before = w.clock.Now();
+  ASSERT_TRUE(e->runner.RunOnce().ok());
+  int with_resources = 0;
+  for (const auto& win : *w.store->ListWindows()) {
+    if (win.resources_loaded == 0) continue;
+    ++with_resources;
+    ASSERT_TRUE(win.started_at.has_value()) << win.id;
+    EXPECT_GE(*win.started_at, before);
+    EXPECT_LE(*win.started_at, win.updated_at);
+    EXPECT_EQ(win.expected, win.resources_loaded);
+  }
+  EXPECT_GE(with_resources, 1);
+}
+
 TEST(RunnerTest, AStateStoreOfAnotherMigrationIsRefusedBeforeAnythingIsCopied) {
   World w;
   SeedYears(w, 12);
