@@ -464,7 +464,10 @@ base::Status BulkExtractor::LoadFile(store::Window& w, store::FileRecord& file,
       ++deleted_versions;
       if (!options_.deleted_versions_delete) return base::Ok();
       // propagate_deletes: a DELETE, ordered with the resource's versions (a
-      // newer version already sent makes the loader skip it).
+      // newer version already sent makes the loader skip it). Read like a
+      // resource: the loader counts it as loaded or failed.
+      counts[key->type] += 1;
+      if (++unreported >= kReportLines) report();
       return out.Consume(Resource{std::move(key->type), std::move(key->id), "",
                                   std::move(key->version_id), key->last_updated});
     }

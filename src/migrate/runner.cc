@@ -230,7 +230,7 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
   }
 
   if (totals.ok() && options_.run.propagate_deletes) {
-    base::Status applied = ApplyRecordedDeletions(w, *totals);
+    base::Status applied = ApplyRecordedDeletions(w, *totals, *extracted);
     if (!applied.ok()) totals = applied.error();
   }
   if (!totals.ok()) {
@@ -255,13 +255,23 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
   return base::Ok();
 }
 
-base::Status Runner::ApplyRecordedDeletions(const store::Window& w, LoadTotals& totals) {
+base::Status Runner::ApplyRecordedDeletions(const store::Window& w, LoadTotals& totals,
+                                            std::map<std::string, int64_t>& read) {
   FM_ASSIGN_OR_RETURN(auto deletions, store_.ListDeletions(w.id));
   std::vector<store::Deletion> pending;
+  std::map<std::string, int64_t> pending_by_type;
   for (auto& d : deletions) {
-    if (!d.applied) pending.push_back(std::move(d));
+    if (d.applied) continue;
+    ++pending_by_type[d.resource_type];
+    pending.push_back(std::move(d));
   }
   if (pending.empty()) return base::Ok();
+  // Read from the export's deleted[] like its resources from output[]: the
+  // window's figures count them on both sides (read, then loaded or failed).
+  for (const auto& [type, n] : pending_by_type) {
+    read[type] += n;
+    sink_.OnResourcesExtracted(w.id, type, n);
+  }
   auto session = loader_.Begin(w.id);
   for (const auto& d : pending) {
     FM_TRY_STATUS(session->Consume(Resource{d.resource_type, d.resource_id, ""}));

@@ -81,8 +81,10 @@ class Runner {
                              const LoadTotals& totals);
   base::Status RecordFailure(store::Window& w, const base::Error& error, RunSummary& summary);
   base::Millis Backoff(int attempts) const;
-  // Sends the deletions an extractor recorded for the window (bulk deleted[]).
-  base::Status ApplyRecordedDeletions(const store::Window& w, LoadTotals& totals);
+  // Sends the deletions an extractor recorded for the window (bulk deleted[]),
+  // counting them in `read` too.
+  base::Status ApplyRecordedDeletions(const store::Window& w, LoadTotals& totals,
+                                      std::map<std::string, int64_t>& read);
 
   MigrationOptions options_;
   store::StateStore& store_;
