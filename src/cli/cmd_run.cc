@@ -208,8 +208,8 @@ int CmdRun(const Context& ctx, bool follow) {
                                    "' cannot feed $import (use passthrough, serve or azure-blob)"));
     }
     importer = std::make_unique<fhir::BulkImporter>(*app->destination, *app->clock, import_options);
-    import_loader =
-        std::make_unique<migrate::ImportWindowLoader>(*app->store, *importer, *stager, *app->clock);
+    import_loader = std::make_unique<migrate::ImportWindowLoader>(*app->store, *importer, *stager,
+                                                                  *app->clock, sink);
     if (options.bulk.delete_status_url) {
       import_loader->SetExportReleaser([&bulk_client, &sink](const std::string& status_url) {
         const std::string shown = base::RedactUrl(status_url);

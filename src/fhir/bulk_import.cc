@@ -45,9 +45,8 @@ base::Result<ImportMode> ParseImportMode(std::string_view text) {
   std::string l = Lower(text);
   if (l == "incrementalload" || l == "incremental") return ImportMode::kIncrementalLoad;
   if (l == "initialload" || l == "initial") return ImportMode::kInitialLoad;
-  return base::MakeError(base::ErrorKind::kFatal,
-                         "unknown import mode \"" + std::string(text) +
-                             "\" (IncrementalLoad or InitialLoad)");
+  return base::MakeError(base::ErrorKind::kFatal, "unknown import mode \"" + std::string(text) +
+                                                      "\" (IncrementalLoad or InitialLoad)");
 }
 
 std::string BuildImportParameters(const std::vector<ImportInput>& inputs, ImportMode mode) {
@@ -95,7 +94,8 @@ base::Result<ImportResult> ParseImportResult(std::string_view body) {
   if (out != j.end()) {
     for (const auto& o : *out) {
       if (!o.is_object()) {
-        return base::MakeError(base::ErrorKind::kInvalidData, "import status output entry is not an object");
+        return base::MakeError(base::ErrorKind::kInvalidData,
+                               "import status output entry is not an object");
       }
       r.output.push_back({Str(o, "type"), Int(o, "count"), Str(o, "inputUrl")});
     }
@@ -107,7 +107,8 @@ base::Result<ImportResult> ParseImportResult(std::string_view body) {
   if (err != j.end()) {
     for (const auto& e : *err) {
       if (!e.is_object()) {
-        return base::MakeError(base::ErrorKind::kInvalidData, "import status error entry is not an object");
+        return base::MakeError(base::ErrorKind::kInvalidData,
+                               "import status error entry is not an object");
       }
       r.error.push_back({Str(e, "type"), Int(e, "count"), Str(e, "inputUrl"), Str(e, "url")});
     }
@@ -152,8 +153,8 @@ ImportComparison CompareImportCounts(const std::vector<ImportExpectation>& expec
     c.expected += x.expected;
     int64_t l = loaded[x.input_url];
     int64_t e = errors[x.input_url];
-    std::string name = x.type.empty() ? base::RedactUrl(x.input_url)
-                                      : x.type + " " + base::RedactUrl(x.input_url);
+    std::string name =
+        x.type.empty() ? base::RedactUrl(x.input_url) : x.type + " " + base::RedactUrl(x.input_url);
     if (!seen[x.input_url] && x.expected > 0 && e == 0) {
       c.problems.push_back(name + ": not in the import result (expected " +
                            std::to_string(x.expected) + ")");
@@ -197,7 +198,8 @@ base::Result<std::string> BulkImporter::Kickoff(const std::vector<ImportInput>& 
       auto e = client_.Check(what, std::move(sent)).error();
       e.kind = base::ErrorKind::kConflict;
       e.http_status = 423;
-      e.message = client_.name() + " refuses $import with 423 Locked: the destination is in "
+      e.message = client_.name() +
+                  " refuses $import with 423 Locked: the destination is in "
                   "initial-import mode or another import holds the lock; retry later (" +
                   e.message + ")";
       return e;
@@ -208,13 +210,14 @@ base::Result<std::string> BulkImporter::Kickoff(const std::vector<ImportInput>& 
       e.http_status = 413;
       return e;
     }
-    bool retryable = sent.ok() ? IsRetryableStatus(sent->status) : base::IsRetryable(sent.error().kind);
+    bool retryable =
+        sent.ok() ? IsRetryableStatus(sent->status) : base::IsRetryable(sent.error().kind);
     auto checked = client_.Check(what, std::move(sent));
     base::Error error = checked.ok() ? base::MakeError(base::ErrorKind::kInvalidData, "unexpected")
                                      : checked.error();
     if (!retryable || attempt >= options_.max_attempts) return error;
-    base::Millis delay = error.retry_after ? std::min(*error.retry_after, options_.max_retry_after)
-                                           : backoff;
+    base::Millis delay =
+        error.retry_after ? std::min(*error.retry_after, options_.max_retry_after) : backoff;
     backoff = std::min(backoff * 2, options_.max_poll);
     if (!clock_.SleepFor(delay)) {
       return base::MakeError(base::ErrorKind::kCancelled, "interrupted during $import kick-off");
@@ -268,8 +271,8 @@ base::Result<ImportPoll> BulkImporter::Poll(const std::string& status_url) {
     if (sent.ok() && sent->status == 200) {
       auto parsed = ParseImportResult(sent->body);
       if (!parsed.ok()) {
-        parsed.error().message = client_.name() + " import status " +
-                                 base::RedactUrl(status_url) + ": " + parsed.error().message;
+        parsed.error().message = client_.name() + " import status " + base::RedactUrl(status_url) +
+                                 ": " + parsed.error().message;
         return parsed.error();
       }
       ImportPoll poll;
@@ -277,13 +280,14 @@ base::Result<ImportPoll> BulkImporter::Poll(const std::string& status_url) {
       poll.result = std::move(*parsed);
       return poll;
     }
-    bool retryable = sent.ok() ? IsRetryableStatus(sent->status) : base::IsRetryable(sent.error().kind);
-    auto checked = client_.Check("GET import status " + base::RedactUrl(status_url), std::move(sent));
-    base::Error error = checked.ok()
-                            ? base::MakeError(base::ErrorKind::kInvalidData,
-                                              client_.name() + " import status answered " +
-                                                  std::to_string(checked->status))
-                            : checked.error();
+    bool retryable =
+        sent.ok() ? IsRetryableStatus(sent->status) : base::IsRetryable(sent.error().kind);
+    auto checked =
+        client_.Check("GET import status " + base::RedactUrl(status_url), std::move(sent));
+    base::Error error = checked.ok() ? base::MakeError(base::ErrorKind::kInvalidData,
+                                                       client_.name() + " import status answered " +
+                                                           std::to_string(checked->status))
+                                     : checked.error();
     if (!retryable) {
       // Any other status is a failed job; already imported resources stay.
       if (error.kind != base::ErrorKind::kNotFound) error.kind = base::ErrorKind::kInvalidData;
@@ -291,8 +295,8 @@ base::Result<ImportPoll> BulkImporter::Poll(const std::string& status_url) {
       return error;
     }
     if (attempt >= options_.max_attempts) return error;
-    base::Millis delay = error.retry_after ? std::min(*error.retry_after, options_.max_retry_after)
-                                           : backoff;
+    base::Millis delay =
+        error.retry_after ? std::min(*error.retry_after, options_.max_retry_after) : backoff;
     backoff = std::min(backoff * 2, options_.max_poll);
     if (!clock_.SleepFor(delay)) {
       return base::MakeError(base::ErrorKind::kCancelled, "interrupted while polling $import");
@@ -354,7 +358,8 @@ base::Status BulkImporter::ReadErrorFile(
   http::SetHeader(request.headers, "Accept", "application/fhir+ndjson");
   request.on_body = [&](std::string_view chunk) { return splitter.Feed(chunk, handle); };
   auto sent = client_.SendRaw(std::move(request));
-  FM_TRY_STATUS(client_.Check("GET import error file " + base::RedactUrl(entry.url), std::move(sent)));
+  FM_TRY_STATUS(
+      client_.Check("GET import error file " + base::RedactUrl(entry.url), std::move(sent)));
   return splitter.Finish(handle);
 }
 
@@ -382,9 +387,11 @@ base::Result<std::vector<std::pair<BulkImporter::Kicked, ImportResult>>> BulkImp
   };
   std::vector<std::pair<Kicked, ImportResult>> done;
   std::deque<std::vector<ImportInput>> pending;
-  for (auto& c : ChunkImportInputs(inputs, options_.files_per_request)) pending.push_back(std::move(c));
+  for (auto& c : ChunkImportInputs(inputs, options_.files_per_request))
+    pending.push_back(std::move(c));
   std::vector<Job> running;
-  for (const auto& k : resume) running.push_back({k, clock_.Now(), options_.initial_poll, clock_.Now()});
+  for (const auto& k : resume)
+    running.push_back({k, clock_.Now(), options_.initial_poll, clock_.Now()});
   size_t parallel = static_cast<size_t>(std::max(1, options_.parallel_imports));
 
   while (!pending.empty() || !running.empty()) {
@@ -421,6 +428,7 @@ base::Result<std::vector<std::pair<BulkImporter::Kicked, ImportResult>>> BulkImp
         return polled.error();
       }
       ImportPoll poll = std::move(*polled);
+      if (!poll.done && hooks.on_polled) hooks.on_polled(job.kicked, poll);
       if (poll.done) {
         if (hooks.on_done) FM_TRY_STATUS(hooks.on_done(job.kicked, poll.result));
         done.emplace_back(std::move(job.kicked), std::move(poll.result));

@@ -34,10 +34,10 @@ struct ImportInput {
 
 struct ImportOptions {
   ImportMode mode = ImportMode::kIncrementalLoad;
-  size_t files_per_request = 10000;  // inputs per `$import` (Azure limit 10,000)
-  int parallel_imports = 5;          // jobs in flight
-  base::Millis initial_poll{std::chrono::seconds(1)};   // 202 without Retry-After
-  base::Millis max_poll{std::chrono::seconds(30)};      // backoff cap
+  size_t files_per_request = 10000;                    // inputs per `$import` (Azure limit 10,000)
+  int parallel_imports = 5;                            // jobs in flight
+  base::Millis initial_poll{std::chrono::seconds(1)};  // 202 without Retry-After
+  base::Millis max_poll{std::chrono::seconds(30)};     // backoff cap
   base::Millis max_retry_after{std::chrono::minutes(5)};  // larger Retry-After is clamped
   // A job still running after this long fails (kTransient: poll it again later).
   base::Millis max_job_duration{std::chrono::hours(24)};
@@ -66,7 +66,7 @@ struct ImportErrorEntry {
   std::string type;  // "OperationOutcome"
   int64_t count = 0;
   std::string input_url;
-  std::string url;   // NDJSON of OperationOutcomes
+  std::string url;  // NDJSON of OperationOutcomes
 };
 struct ImportResult {
   std::string transaction_time;
@@ -80,9 +80,9 @@ base::Result<ImportResult> ParseImportResult(std::string_view body);
 // One status poll.
 struct ImportPoll {
   bool done = false;
-  ImportResult result;                    // when done
+  ImportResult result;                      // when done
   std::optional<base::Millis> retry_after;  // when running and the server said
-  std::string progress;                   // X-Progress, when running
+  std::string progress;                     // X-Progress, when running
 };
 
 // One resource the destination refused: an OperationOutcome of an error file.
@@ -104,9 +104,9 @@ struct ImportExpectation {
   int64_t expected = -1;  // -1 unknown: not checked
 };
 struct ImportComparison {
-  int64_t expected = 0;    // sum over inputs with a known count
-  int64_t loaded = 0;      // sum of output[].count
-  int64_t errors = 0;      // sum of error[].count
+  int64_t expected = 0;               // sum over inputs with a known count
+  int64_t loaded = 0;                 // sum of output[].count
+  int64_t errors = 0;                 // sum of error[].count
   std::vector<std::string> problems;  // one line per input that is short or missing
   bool ok() const { return problems.empty(); }
 };
@@ -164,6 +164,8 @@ class BulkImporter {
     // A job the server reports as failed or unknown (not a transient error);
     // Run then returns that error.
     std::function<void(const Kicked&, const base::Error&)> on_failed;
+    // Every status answer of a job still running (its X-Progress, if any).
+    std::function<void(const Kicked&, const ImportPoll&)> on_polled;
   };
   base::Result<std::vector<std::pair<Kicked, ImportResult>>> Run(
       const std::vector<ImportInput>& inputs, const std::vector<Kicked>& resume,

@@ -11,6 +11,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr base::Millis kProgressEvery{10'000};  // import progress lines per job, at most
+
 class PassthroughStager : public ImportStager {
  public:
   base::Result<std::string> Stage(const store::FileRecord& file) override {
@@ -71,6 +73,28 @@ json InputsJson(const std::vector<fhir::ImportInput>& inputs,
   return a;
 }
 
+// "3 files (Observation 2, Patient 1)".
+std::string DescribeInputs(const std::vector<fhir::ImportInput>& inputs) {
+  std::map<std::string, int> by_type;
+  for (const auto& in : inputs) ++by_type[in.type];
+  std::vector<std::string> parts;
+  for (const auto& [type, n] : by_type) parts.push_back(type + " " + std::to_string(n));
+  return std::to_string(inputs.size()) + (inputs.size() == 1 ? " file" : " files") + " (" +
+         base::Join(parts, ", ") + ")";
+}
+
+// "600 resources imported (Observation 500, Patient 100)".
+std::string DescribeImported(const std::map<std::string, int64_t>& by_type) {
+  int64_t total = 0;
+  std::vector<std::string> parts;
+  for (const auto& [type, n] : by_type) {
+    total += n;
+    parts.push_back(type + " " + std::to_string(n));
+  }
+  return std::to_string(total) + " resources imported" +
+         (parts.empty() ? "" : " (" + base::Join(parts, ", ") + ")");
+}
+
 }  // namespace
 
 std::unique_ptr<ImportStager> NewPassthroughStager() {
@@ -84,8 +108,8 @@ std::unique_ptr<ImportStager> NewAzureBlobStager(stage::AzureBlobClient& client)
 }
 
 ImportWindowLoader::ImportWindowLoader(store::StateStore& store, fhir::BulkImporter& importer,
-                                       ImportStager& stager, env::Clock& clock)
-    : store_(store), importer_(importer), stager_(stager), clock_(clock) {}
+                                       ImportStager& stager, env::Clock& clock, ProgressSink& sink)
+    : store_(store), importer_(importer), stager_(stager), clock_(clock), sink_(sink) {}
 
 base::Result<ImportWindowResult> ImportWindowLoader::LoadWindow(int64_t window_id) {
   bool job_failed = false;
@@ -124,6 +148,7 @@ base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_
 
   // Files covered by an earlier job; running jobs are resumed.
   std::set<int64_t> covered;
+  std::set<int64_t> resumed_files;  // covered by a running job
   std::vector<fhir::BulkImporter::Kicked> resume;
   std::map<std::string, store::JobRecord> job_of_url;  // status_url → record
   // url hash → file id, for every job (old and new).
@@ -141,6 +166,7 @@ base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_
       k.inputs.push_back({in.value("type", ""), "", ""});
     }
     if (j.status == "running") {
+      for (const auto& in : stored["inputs"]) resumed_files.insert(in.value("file_id", int64_t{0}));
       resume.push_back(std::move(k));
       job_of_url[j.status_url] = j;
     }
@@ -154,6 +180,19 @@ base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_
     inputs.push_back({f.resource_type, url, ""});
     file_of_url[url] = id;
     file_of_hash[fm::json::Sha256Hex(url)] = id;
+  }
+
+  // What this call imports or waits for: files not covered by a finished job.
+  int64_t expected = 0;
+  for (const auto& [id, f] : by_id) {
+    if (covered.count(id) && !resumed_files.count(id)) continue;
+    expected = f.expected_count < 0 || expected < 0 ? -1 : expected + f.expected_count;
+  }
+  sink_.OnWindowStage(window_id, WindowStage::kImporting, expected);
+  for (const auto& k : resume) {
+    sink_.OnNote("info", "$import job " + base::RedactUrl(k.status_url) +
+                             " resumed: " + std::to_string(k.inputs.size()) +
+                             (k.inputs.size() == 1 ? " file" : " files"));
   }
 
   ImportWindowResult out;
@@ -171,7 +210,26 @@ base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_
     job.created_at = job.updated_at = clock_.Now();
     FM_ASSIGN_OR_RETURN(job.id, store_.AddJob(job));
     job_of_url[k.status_url] = job;
+    sink_.OnNote("info", "$import job " + base::RedactUrl(k.status_url) +
+                             " kicked off: " + DescribeInputs(k.inputs) + ", mode " +
+                             fhir::ImportModeName(importer_.options().mode));
     return base::Ok();
+  };
+  // Progress is logged when it changes, at most every kProgressEvery per job.
+  struct Logged {
+    std::string progress;
+    base::Instant at;
+  };
+  std::map<std::string, Logged> last_progress;  // status URL → what was logged last
+  hooks.on_polled = [&](const fhir::BulkImporter::Kicked& k, const fhir::ImportPoll& poll) {
+    std::string progress = poll.progress.empty() ? "running" : poll.progress;
+    base::Instant now = clock_.Now();
+    auto [it, fresh] = last_progress.try_emplace(k.status_url, Logged{progress, now});
+    if (!fresh) {
+      if (it->second.progress == progress || now - it->second.at < kProgressEvery) return;
+      it->second = {progress, now};
+    }
+    sink_.OnNote("info", "$import job " + base::RedactUrl(k.status_url) + ": " + progress);
   };
   hooks.on_done = [&](const fhir::BulkImporter::Kicked& k,
                       const fhir::ImportResult& result) -> base::Status {
@@ -204,8 +262,11 @@ base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_
     }
     auto cmp = fhir::CompareImportCounts(expectations, keyed);
     problems.insert(problems.end(), cmp.problems.begin(), cmp.problems.end());
+    std::map<std::string, store::TypeCounts> counts;
+    std::vector<store::Failure> refused;
     FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
-      std::map<std::string, store::TypeCounts> counts;
+      counts.clear();
+      refused.clear();
       for (const auto& o : result.output) {
         auto it = file_of_hash.find(fm::json::Sha256Hex(o.input_url));
         std::string type = o.type;
@@ -218,7 +279,6 @@ base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_
         }
         counts[type].resource_type = type;
         counts[type].loaded += o.count;
-        out.loaded[type] += o.count;
       }
       for (const auto& e : errors) {
         auto it = file_of_hash.find(fm::json::Sha256Hex(e.input_url));
@@ -237,7 +297,7 @@ base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_
         FM_TRY_STATUS(store_.AddFailure(failure));
         counts[failure.resource_type].resource_type = failure.resource_type;
         counts[failure.resource_type].failed++;
-        out.errors++;
+        refused.push_back(std::move(failure));
       }
       for (const auto& [type, c] : counts) FM_TRY_STATUS(store_.AddCounts(window_id, c));
       // A short job is "failed": a retry of the window imports its files again.
@@ -253,12 +313,32 @@ base::Result<ImportWindowResult> ImportWindowLoader::ImportFiles(int64_t window_
       return store_.UpdateJob(job);
     }));
     out.jobs++;
+    std::map<std::string, int64_t> imported;
+    for (const auto& [type, c] : counts) {
+      if (c.loaded > 0) imported[type] = c.loaded;
+      out.loaded[type] += c.loaded;
+      if (c.loaded > 0 || c.failed > 0) {
+        sink_.OnBatchLoaded(BatchEvent{window_id, type, c.loaded, c.failed});
+      }
+    }
+    out.errors += static_cast<int64_t>(refused.size());
+    for (const auto& f : refused) sink_.OnResourceFailed(f);
+    std::string shown = base::RedactUrl(k.status_url);
+    sink_.OnNote("info", "$import job " + shown + " done: " + DescribeImported(imported) + ", " +
+                             std::to_string(refused.size()) + " refused" +
+                             (refused.empty() ? "" : " (in failures, stage import)"));
+    if (!cmp.ok()) {
+      sink_.OnNote("warn",
+                   "$import job " + shown + " fell short: " + base::Join(cmp.problems, "; "));
+    }
     return base::Ok();
   };
 
   hooks.on_failed = [&](const fhir::BulkImporter::Kicked& k, const base::Error& error) {
     // The server lost or failed the job: a retry of the window sends its files again.
     job_failed = true;
+    sink_.OnNote("warn",
+                 "$import job " + base::RedactUrl(k.status_url) + " failed: " + error.message);
     auto it = job_of_url.find(k.status_url);
     if (it == job_of_url.end()) return;
     store::JobRecord job = it->second;

@@ -13,6 +13,7 @@
 #include "base/result.h"
 #include "env/clock.h"
 #include "fhir/bulk_import.h"
+#include "migrate/progress.h"
 #include "migrate/window_loader.h"
 #include "stage/azure_blob.h"
 #include "stage/file_server.h"
@@ -48,10 +49,14 @@ struct ImportWindowResult {
   int jobs = 0;                           // import jobs completed in this call
 };
 
+// Every job is logged at info level through the sink's notes: its kick-off
+// (status URL with secrets redacted, inputs), its progress (X-Progress, when
+// it changes) and its result (imported per type, refused); the resources it
+// imported or refused are progress events too.
 class ImportWindowLoader : public WindowLoader {
  public:
   ImportWindowLoader(store::StateStore& store, fhir::BulkImporter& importer, ImportStager& stager,
-                     env::Clock& clock);
+                     env::Clock& clock, ProgressSink& sink);
 
   // Imports every "output" file of the window that no import job covers yet,
   // resumes the window's running jobs, records refused resources in the
@@ -86,6 +91,7 @@ class ImportWindowLoader : public WindowLoader {
   fhir::BulkImporter& importer_;
   ImportStager& stager_;
   env::Clock& clock_;
+  ProgressSink& sink_;
   std::function<void(const std::string&)> release_;
 };
 

@@ -31,6 +31,29 @@ class FreshUrlStager : public ImportStager {
   base::Result<std::string> Stage(const store::FileRecord& file) override { return file.url; }
 };
 
+// Keeps the notes and the counts the loader reports.
+class RecordingSink : public ProgressSink {
+ public:
+  void OnNote(const std::string& level, const std::string& message) override {
+    notes.push_back(level + ": " + message);
+  }
+  void OnBatchLoaded(const BatchEvent& e) override {
+    loaded += e.loaded;
+    failed += e.failed;
+  }
+  void OnResourceFailed(const store::Failure&) override { ++failures; }
+  void OnWindowStage(int64_t, WindowStage stage, int64_t n) override {
+    stages.push_back(std::string(WindowStageName(stage)) + " " + std::to_string(n));
+  }
+  std::string Notes() const {
+    std::string all;
+    for (const auto& n : notes) all += n + "\n";
+    return all;
+  }
+  std::vector<std::string> notes, stages;
+  int64_t loaded = 0, failed = 0, failures = 0;
+};
+
 class ImportLoaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -45,7 +68,8 @@ class ImportLoaderTest : public ::testing::Test {
     w.till = base::FromEpochMillis(1000);
     w.updated_at = base::FromEpochMillis(1);
     window = *st->AddWindow(w);
-    for (auto [type, count] : std::vector<std::pair<std::string, int64_t>>{{"Patient", 10}, {"Observation", 5}}) {
+    for (auto [type, count] :
+         std::vector<std::pair<std::string, int64_t>>{{"Patient", 10}, {"Observation", 5}}) {
       store::FileRecord f;
       f.window_id = window;
       f.resource_type = type;
@@ -63,19 +87,32 @@ class ImportLoaderTest : public ::testing::Test {
   base::Result<http::Response> Destination(const http::Request& r) {
     if (r.method == "POST") {
       ++kickoffs;
-      return Resp(202, "", {{"Content-Location", "http://dest/fhir/_operations/import/1"}});
+      return Resp(202, "", {{"Content-Location", job_url}});
     }
     if (r.url == "http://dest/fhir/errors/1.ndjson") {
       return http::DeliverBody(r, Resp(200, std::string(kOutcome) + "\n"));
     }
-    if (lose_jobs) return Resp(404, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"Unknown import job"}]})");
+    if (lose_jobs)
+      return Resp(
+          404,
+          R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"Unknown import job"}]})");
     ++polls;
-    if (polls == 1) return Resp(202, "", {{"Retry-After", "1"}});
-    json body = {{"transactionTime", "2024-01-01T00:00:00Z"},
-                 {"output", {{{"type", "Patient"}, {"count", 10}, {"inputUrl", "http://src/files/Patient.ndjson"}},
-                             {{"type", "Observation"}, {"count", observations_loaded}, {"inputUrl", "http://src/files/Observation.ndjson"}}}},
-                 {"error", {{{"type", "OperationOutcome"}, {"count", 1}, {"inputUrl", "http://src/files/Observation.ndjson"},
-                             {"url", "http://dest/fhir/errors/1.ndjson"}}}}};
+    if (polls <= 2) {
+      return Resp(202, "",
+                  {{"Retry-After", "1"}, {"X-Progress", "importing: 3 resources imported"}});
+    }
+    json body = {
+        {"transactionTime", "2024-01-01T00:00:00Z"},
+        {"output",
+         {{{"type", "Patient"}, {"count", 10}, {"inputUrl", "http://src/files/Patient.ndjson"}},
+          {{"type", "Observation"},
+           {"count", observations_loaded},
+           {"inputUrl", "http://src/files/Observation.ndjson"}}}},
+        {"error",
+         {{{"type", "OperationOutcome"},
+           {"count", 1},
+           {"inputUrl", "http://src/files/Observation.ndjson"},
+           {"url", "http://dest/fhir/errors/1.ndjson"}}}}};
     return Resp(200, body.dump());
   }
 
@@ -85,6 +122,8 @@ class ImportLoaderTest : public ::testing::Test {
   int kickoffs = 0, polls = 0;
   int64_t observations_loaded = 4;
   bool lose_jobs = false;
+  std::string job_url = "http://dest/fhir/_operations/import/1";
+  RecordingSink sink;
   env::ManualClock clock{base::FromEpochMillis(1'700'000'000'000)};
   http::FakeTransport transport{[this](const http::Request& r) { return Destination(r); }};
   fhir::Client client{"destination", "http://dest/fhir", transport, clock};
@@ -94,7 +133,7 @@ class ImportLoaderTest : public ::testing::Test {
 };
 
 TEST_F(ImportLoaderTest, ImportsRecordsTheJobFailuresAndCounts) {
-  ImportWindowLoader loader(*st, importer, *stager, clock);
+  ImportWindowLoader loader(*st, importer, *stager, clock, sink);
   auto r = loader.LoadWindow(window);
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(r->loaded["Patient"], 10);
@@ -121,13 +160,43 @@ TEST_F(ImportLoaderTest, ImportsRecordsTheJobFailuresAndCounts) {
   EXPECT_EQ(kickoffs, 1);
 }
 
+// Import jobs ran silently: a window waiting minutes on $import logged
+// nothing at info level between "export complete" and "loaded", so an
+// operator could not tell a slow import from a stuck one. Every job now logs
+// its kick-off, its progress and its result.
+TEST_F(ImportLoaderTest, EveryJobIsLoggedAtInfoLevelWithItsUrlRedacted) {
+  job_url = "http://dest/fhir/_operations/import/1?sig=s3cret";
+  ImportWindowLoader loader(*st, importer, fresh_stager, clock, sink);
+  auto r = loader.LoadWindow(window);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  std::string notes = sink.Notes();
+  ASSERT_EQ(sink.notes.size(), 3u) << notes;  // progress logged once: it did not change
+  EXPECT_EQ(sink.notes[0],
+            "info: $import job http://dest/fhir/_operations/import/1?sig=REDACTED kicked off: 2 "
+            "files (Observation 1, Patient 1), mode IncrementalLoad");
+  EXPECT_EQ(sink.notes[1],
+            "info: $import job http://dest/fhir/_operations/import/1?sig=REDACTED: importing: 3 "
+            "resources imported");
+  EXPECT_EQ(
+      sink.notes[2],
+      "info: $import job http://dest/fhir/_operations/import/1?sig=REDACTED done: 14 "
+      "resources imported (Observation 4, Patient 10), 1 refused (in failures, stage import)");
+  EXPECT_EQ(notes.find("s3cret"), std::string::npos) << notes;
+  EXPECT_EQ(sink.loaded, 14);
+  EXPECT_EQ(sink.failed, 1);
+  EXPECT_EQ(sink.failures, 1);
+  EXPECT_EQ(sink.stages, std::vector<std::string>{"importing 15"});
+}
+
 TEST_F(ImportLoaderTest, ARunningJobIsPolledNotSentAgain) {
   // The first run kicked off and persisted the job, then died.
   {
     auto h = *st->ListFiles(window);
     json inputs = json::array();
     for (const auto& f : h) {
-      inputs.push_back({{"file_id", f.id}, {"type", f.resource_type}, {"url_sha256", fm::json::Sha256Hex(f.url)}});
+      inputs.push_back({{"file_id", f.id},
+                        {"type", f.resource_type},
+                        {"url_sha256", fm::json::Sha256Hex(f.url)}});
     }
     store::JobRecord job;
     job.kind = "import";
@@ -137,7 +206,7 @@ TEST_F(ImportLoaderTest, ARunningJobIsPolledNotSentAgain) {
     job.result_json = json({{"inputs", inputs}}).dump();
     ASSERT_TRUE(st->AddJob(job).ok());
   }
-  ImportWindowLoader loader(*st, importer, *stager, clock);
+  ImportWindowLoader loader(*st, importer, *stager, clock, sink);
   auto r = loader.LoadWindow(window);
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(kickoffs, 0);
@@ -147,7 +216,7 @@ TEST_F(ImportLoaderTest, ARunningJobIsPolledNotSentAgain) {
 
 TEST_F(ImportLoaderTest, AJobTheServerLostIsFailedAndSentAgainOnRetry) {
   lose_jobs = true;
-  ImportWindowLoader loader(*st, importer, fresh_stager, clock);
+  ImportWindowLoader loader(*st, importer, fresh_stager, clock, sink);
   auto r = loader.LoadWindow(window);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ((*st->ListJobs(window))[0].status, "failed");
@@ -159,7 +228,7 @@ TEST_F(ImportLoaderTest, AJobTheServerLostIsFailedAndSentAgainOnRetry) {
 
 TEST_F(ImportLoaderTest, AShortfallWithoutErrorsFailsTheWindow) {
   observations_loaded = 2;  // 2 loaded + 1 error < 5 exported
-  ImportWindowLoader loader(*st, importer, fresh_stager, clock);
+  ImportWindowLoader loader(*st, importer, fresh_stager, clock, sink);
   auto r = loader.LoadWindow(window);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, base::ErrorKind::kInvalidData);
@@ -191,7 +260,7 @@ TEST_F(ImportLoaderTest, WithPassthroughAFailedImportMakesTheWindowExportAgain) 
   exported.status = "done";
   ASSERT_TRUE(st->AddJob(exported).ok());
   observations_loaded = 2;
-  ImportWindowLoader loader(*st, importer, *stager, clock);
+  ImportWindowLoader loader(*st, importer, *stager, clock, sink);
   auto r = loader.LoadWindow(window);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("fell short"), std::string::npos) << r.error().message;
