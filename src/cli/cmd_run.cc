@@ -64,7 +64,9 @@ base::Result<stage::AzureBlobOptions> AzureBlobOptionsFrom(const migrate::Import
 int CmdRun(const Context& ctx, bool follow) {
   auto config = LoadConfigOrReport(ctx.sources);
   if (!config) return kExitUsage;
-  // Declared before the log so it outlives the log's write hooks.
+  // Declared before the log so they outlive the log's write hooks.
+  std::unique_ptr<env::Clock> progress_clock = env::NewSystemClock();
+  const base::Instant run_started = progress_clock->Now();
   std::unique_ptr<TerminalProgress> progress;
   Log log(config->log_format, config->log_level);
   LogSink log_sink(log);
@@ -73,7 +75,10 @@ int CmdRun(const Context& ctx, bool follow) {
   server::MetricsSink metrics;
   sink.Add(&metrics);
   if (auto options = TerminalOptionsFor(ctx.progress)) {
-    progress = std::make_unique<TerminalProgress>(*options);
+    options->first_stage = config->migration.extract == migrate::ExtractMode::kBulk
+                               ? migrate::WindowStage::kExporting
+                               : migrate::WindowStage::kSearching;
+    progress = std::make_unique<TerminalProgress>(*options, *progress_clock);
     sink.Add(progress.get());
     log.SetWriteHooks([p = progress.get()] { p->BeforeLogLine(); },
                       [p = progress.get()] { p->AfterLogLine(); });
@@ -244,12 +249,7 @@ int CmdRun(const Context& ctx, bool follow) {
   if (progress) progress->Stop();
   if (!summary.ok()) return Report("run", summary.error());
   if (summary->source_empty) log.Info("the source holds no resources of the migrated types yet");
-  std::string watermark =
-      summary->watermark ? base::FormatInstant(*summary->watermark) : std::string("none");
-  log.Info("run " + std::string(summary->interrupted ? "stopped" : "finished") + ": " +
-           std::to_string(summary->windows_loaded) + " windows, " +
-           std::to_string(summary->resources_loaded) + " resources loaded, " +
-           std::to_string(summary->resources_failed) + " failed; watermark " + watermark);
+  log.Info(RunSummaryLine(*summary, progress_clock->Now() - run_started));
   auto failures = app->store->CountFailures(false);
   if (failures.ok() && *failures > 0) {
     log.Warn(std::to_string(*failures) +

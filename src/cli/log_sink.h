@@ -6,6 +6,7 @@
 
 #include "cli/log.h"
 #include "migrate/progress.h"
+#include "migrate/runner.h"
 
 namespace fm::cli {
 
@@ -13,7 +14,9 @@ class LogSink : public migrate::ProgressSink {
  public:
   explicit LogSink(Log& log) : log_(log) {}
   void OnWindowPlanned(const store::Window& w) override;
+  void OnPlanned(const migrate::PlannedWork& work) override;
   void OnWindowStarted(const store::Window& w) override;
+  void OnWindowStage(int64_t window_id, migrate::WindowStage stage, int64_t expected) override;
   void OnResourceFailed(const store::Failure& f) override;
   void OnWindowLoaded(const store::Window& w) override;
   void OnWindowFailed(const store::Window& w, const base::Error& e) override;
@@ -34,5 +37,10 @@ class LogSink : public migrate::ProgressSink {
 };
 
 std::string WindowLabel(const store::Window& w);
+
+// The run's last log line: how it ended, in how long, at what mean rate.
+// "run finished in 11.6s: 10 windows, 20004 resources loaded (mean 1,720/s),
+// 0 failed; watermark 2024-...".
+std::string RunSummaryLine(const migrate::RunSummary& summary, base::Millis elapsed);
 
 }  // namespace fm::cli

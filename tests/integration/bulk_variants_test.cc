@@ -14,12 +14,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -346,6 +348,48 @@ TEST_F(BulkVariantsTest, DeletedVersionsInTheOutputDeleteWhenDeletesArePropagate
     auto diffs = CompareServers(source, destination, kGeneratedTypes);
     EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
   }
+}
+
+// Deletions an export reports (soft-deleted versions in output[], entries of
+// deleted[]) were counted as loaded but never as read, so a window's log line
+// read "loaded 36265 of 34633" and the progress line "594 read, 1294 loaded".
+// Both sides now count them: no window loads more than it read.
+TEST_F(BulkVariantsTest, ExportedDeletionsCountAsReadSoNoWindowLoadsMoreThanItRead) {
+  auto [updated, deleted] = UpdateAndDelete(source);
+  std::string state = dir + "/figures.db";
+  auto run = Bulk(state, {"bulk.include_associated_data=_deleted", "migration.safety_lag=1s",
+                          "migration.propagate_deletes=true"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  for (const auto& id : deleted) {
+    EXPECT_EQ(destination.Get("/Observation/" + id).status, 404) << id;
+  }
+  auto store = Store(state);
+  int64_t read = 0, loaded = 0;
+  for (const auto& w : *store->ListWindows()) {
+    EXPECT_LE(w.resources_loaded + w.resources_failed, w.resources_extracted) << w.id;
+    read += w.resources_extracted;
+    loaded += w.resources_loaded;
+  }
+  EXPECT_GT(loaded, 0);
+  std::smatch m;
+  std::string err = run.err;
+  int lines = 0;
+  for (std::regex r(R"(window loaded: (\d+) read, (\d+) loaded, (\d+) failed)");
+       std::regex_search(err, m, r); err = m.suffix()) {
+    ++lines;
+    EXPECT_LE(std::stoll(m[2]) + std::stoll(m[3]), std::stoll(m[1])) << m[0];
+  }
+  EXPECT_GE(lines, 1) << run.err;
+  ASSERT_TRUE(std::regex_search(
+      run.err, m,
+      std::regex(R"(progress: done, .* ([\d,]+) loaded, ([\d,]+) failed, ([\d,]+) read)")))
+      << run.err;
+  auto number = [](std::string s) {
+    s.erase(std::remove(s.begin(), s.end(), ','), s.end());
+    return std::stoll(s);
+  };
+  EXPECT_EQ(number(m[1]), loaded) << m[0];
+  EXPECT_EQ(number(m[3]), read) << m[0];
 }
 
 // ---- 2. credentials inside a real export -----------------------------------------------------

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
 
 #include "base/strings.h"
@@ -42,9 +43,9 @@ class ImportRunTest : public ::testing::Test {
   }
 
   std::vector<std::string> Overrides(std::vector<std::string> extra = {}) {
-    std::vector<std::string> o = {"migration.extract=bulk",  "migration.load=import",
-                                  "staging.kind=passthrough", "bulk.poll_interval=100ms",
-                                  "bulk.max_poll_interval=1s", "migration.window=3650d",
+    std::vector<std::string> o = {"migration.extract=bulk",         "migration.load=import",
+                                  "staging.kind=passthrough",       "bulk.poll_interval=100ms",
+                                  "bulk.max_poll_interval=1s",      "migration.window=3650d",
                                   "staging.dir=" + dir + "/staging"};
     o.insert(o.end(), extra.begin(), extra.end());
     return o;
@@ -85,6 +86,43 @@ TEST_F(ImportRunTest, PassthroughImportKeepsMeta) {
   EXPECT_TRUE(state_now.watermark.has_value());
 }
 
+// An $import run logged nothing at info level between the export's manifest
+// and the window's end, and its last line gave neither the time it took nor
+// its rate. Every import job now logs its kick-off, its progress and its
+// result, and the run ends with its elapsed time and mean rate.
+TEST_F(ImportRunTest, ImportJobsAreLoggedAndTheRunEndsWithItsElapsedTimeAndRate) {
+  source.LoadNdjson(Generate(600, 13, "2023-01-01", "2023-06-01"));
+  destination.SetFaults(R"({"retryAfterSeconds":0,"slowImportPolls":3})");
+  auto run = RunMigrate({"run", "--once"}, source, destination, state, Overrides());
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string job = R"(\$import job http://127\.0\.0\.1:\d+/fhir/\S+)";
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(
+      run.err, std::regex(R"(info .*)" + job +
+                          R"( kicked off: \d+ files? \(.*Patient \d+.*\), mode IncrementalLoad)")))
+      << run.err;
+  EXPECT_TRUE(std::regex_search(
+      run.err, std::regex(R"(info .*)" + job + R"(: importing: \d+ resources imported)")))
+      << run.err;
+  ASSERT_TRUE(std::regex_search(
+      run.err, m,
+      std::regex(R"(info .*)" + job + R"( done: (\d+) resources imported \(.*\), 0 refused)")))
+      << run.err;
+  int64_t imported = std::stoll(m[1]);
+  EXPECT_GT(imported, 0);
+  ASSERT_TRUE(std::regex_search(
+      run.err, m,
+      std::regex(
+          R"(info .*run finished in ([\d.]+)s: \d+ windows?, (\d+) resources loaded \(mean ([\d,.]+)/s\), 0 failed; watermark 20)")))
+      << run.err;
+  EXPECT_GT(std::stod(m[1]), 0.0) << m[0];
+  EXPECT_EQ(std::stoll(m[2]), imported) << m[0];
+  // The progress line at the end says the same.
+  EXPECT_TRUE(std::regex_search(
+      run.err, std::regex(R"(progress: done, .* done in [\d.]+s, mean [\d,.]+/s)")))
+      << run.err;
+}
+
 TEST_F(ImportRunTest, ImportRequiresBulkExtraction) {
   auto run = RunMigrate({"run", "--once"}, source, destination, state,
                         {"migration.load=import", "staging.kind=passthrough"});
@@ -96,9 +134,13 @@ TEST_F(ImportRunTest, ImportRequiresBulkExtraction) {
 TEST_F(ImportRunTest, KilledWhileImportingTheRerunPollsTheStoredJob) {
   source.LoadNdjson(Generate(400, 12, "2023-01-01", "2023-03-01"));
   destination.SetFaults(R"({"retryAfterSeconds":1,"slowImportPolls":40})");
-  std::vector<std::string> argv = {FhirMigrateBinary(), "-o", "source.url=" + source.base_url(),
-                                   "-o", "destination.url=" + destination.base_url(),
-                                   "-o", "state.path=" + state};
+  std::vector<std::string> argv = {FhirMigrateBinary(),
+                                   "-o",
+                                   "source.url=" + source.base_url(),
+                                   "-o",
+                                   "destination.url=" + destination.base_url(),
+                                   "-o",
+                                   "state.path=" + state};
   for (const auto& o : Overrides()) {
     argv.push_back("-o");
     argv.push_back(o);
@@ -154,8 +196,8 @@ TEST_F(ImportRunTest, KilledWhileImportingTheRerunPollsTheStoredJob) {
 TEST_F(ImportRunTest, ServeStagingWithABadLineRecordsTheFailure) {
   source.LoadNdjson(Generate(300, 13, "2023-01-01", "2023-03-01"));
   destination.SetFaults(R"({"retryAfterSeconds":0,"import423":1})");
-  auto o = Overrides({"staging.kind=serve", "staging.serve_address=127.0.0.1:0",
-                      "migration.max_attempts=1"});
+  auto o = Overrides(
+      {"staging.kind=serve", "staging.serve_address=127.0.0.1:0", "migration.max_attempts=1"});
   auto first = RunMigrate({"run", "--once"}, source, destination, state, o);
   ASSERT_NE(first.exit_code, 0) << "the 423 should have halted the run";
   // Damage one staged line (same line count).
@@ -285,7 +327,8 @@ class AzuriteAccount {
     r.accept_gzip = false;
     http::SetHeader(r.headers, "x-ms-version", "2021-08-06");
     if (method == "PUT") http::SetHeader(r.headers, "Content-Type", "application/octet-stream");
-    EXPECT_TRUE(stage::SignRequestSharedKey(r, Azurite::kAccount, Azurite::kKey, clock_->Now()).ok());
+    EXPECT_TRUE(
+        stage::SignRequestSharedKey(r, Azurite::kAccount, Azurite::kKey, clock_->Now()).ok());
     auto sent = curl_->Send(r);
     EXPECT_TRUE(sent.ok()) << sent.error().ToString();
     return sent.ok() ? *sent : http::Response{};
@@ -393,12 +436,10 @@ TEST_F(ImportRunTest, AzureBlobStagingWithSharedKeyKeepsMetaAndLeaksNoSecret) {
   ASSERT_EQ(status.exit_code, 0) << status.err;
   // The key with or without URL encoding ('/' '+' '=' come later in it).
   const std::string key_start = std::string(Azurite::kKey).substr(0, 24);
-  std::map<std::string, std::string> outputs = {{"run stdout", run.out},
-                                                {"run stderr", run.err},
-                                                {"status stdout", status.out},
-                                                {"status stderr", status.err},
-                                                {"state file", ReadFile(state)},
-                                                {"state WAL", ReadFile(state + "-wal")}};
+  std::map<std::string, std::string> outputs = {
+      {"run stdout", run.out},         {"run stderr", run.err},
+      {"status stdout", status.out},   {"status stderr", status.err},
+      {"state file", ReadFile(state)}, {"state WAL", ReadFile(state + "-wal")}};
   for (const auto& [what, text] : outputs) {
     EXPECT_EQ(text.find(key_start), std::string::npos) << "the account key is in the " << what;
     EXPECT_EQ(text.find("sig="), std::string::npos) << "a SAS signature is in the " << what;
