@@ -46,11 +46,11 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 <section class="panel kpi"><h2>Throughput</h2><div class="v" id="rate">&ndash;</div><div class="s" id="rate-sub">resources/s</div></section>
 <section class="panel kpi"><h2>Loaded</h2><div class="v" id="loaded">&ndash;</div><div class="s" id="loaded-sub"></div></section>
 <section class="panel wide"><h2>Window timeline</h2><div id="timeline" data-windows="0"></div>
-<div class="legend"><span><i style="background:var(--planned)"></i>planned</span><span><i style="background:var(--exporting)"></i>exporting</span>
+<div class="legend"><span><i style="background:var(--planned)"></i>planned</span><span><i style="background:var(--exporting)"></i>extracting (search or export)</span>
 <span><i style="background:var(--loading)"></i>loading</span><span><i style="background:var(--done)"></i>done</span><span><i style="background:var(--failed)"></i>failed</span>
 <span id="window-counts"></span></div></section>
 <section class="panel half"><h2>Throughput (resources/s)</h2><canvas id="chart" width="800" height="180" data-points="0"></canvas></section>
-<section class="panel half"><h2>Per-type progress</h2><table id="types"><thead><tr><th>type</th><th class="n">exported</th><th class="n">loaded</th><th class="n">failed</th><th></th></tr></thead><tbody></tbody></table></section>
+<section class="panel half"><h2>Per-type progress</h2><table id="types"><thead><tr><th>type</th><th class="n">read</th><th class="n">loaded</th><th class="n">failed</th><th></th></tr></thead><tbody></tbody></table></section>
 <section class="panel half"><h2>Recent failures</h2><table id="failures"><thead><tr><th>resource</th><th>status</th><th>reason</th></tr></thead><tbody></tbody></table></section>
 <section class="panel half"><h2>Last verification</h2><div id="check" class="empty">none yet</div><h2 style="margin-top:14px">Failures by reason</h2><div id="reasons" class="empty">none</div></section>
 </main>
@@ -80,15 +80,15 @@ $("watermark").textContent=s.watermark?s.watermark.replace("T"," ").replace(/\.\
 $("start").textContent=s.start?"from "+s.start:"";$("lag").textContent=dur(s.lag_seconds);
 let loaded=0,exported=0,failed=0;for(const t of s.types){loaded+=t.loaded;exported+=t.extracted;failed+=t.failed}
 const now=Date.parse(s.now)/1000,last=samples[samples.length-1];
-let rate=s.throughput?s.throughput.resources_per_second:0;
-if(last&&now>last.t)rate=Math.max(0,(loaded-last.loaded)/(now-last.t));
-if(!last||now>last.t){samples.push({t:now,loaded,rate});if(samples.length>300)samples.shift()}
-$("rate").textContent=rate.toFixed(rate<10?1:0);
-$("rate-sub").textContent="resources/s \u00b7 "+(s.throughput?s.throughput.resources_per_second.toFixed(1)+" avg over "+dur(s.throughput.span_seconds):"");
-$("loaded").textContent=num(loaded);$("loaded-sub").textContent=num(exported)+" exported \u00b7 "+num(failed)+" failed";
+const tp=s.throughput||{windows:0,resources_per_second:0,span_seconds:60};
+let delta=0;if(last&&now>last.t)delta=Math.max(0,(loaded-last.loaded)/(now-last.t));
+if(!last||now>last.t){samples.push({t:now,loaded,rate:delta});if(samples.length>300)samples.shift()}
+const rate=tp.resources_per_second;$("rate").textContent=rate.toFixed(rate<10?1:0);
+$("rate-sub").textContent="resources/s \u00b7 "+(tp.windows?"windows loaded in the last "+dur(tp.span_seconds)+", over the time they were in flight":"no window loaded in the last "+dur(tp.span_seconds));
+$("loaded").textContent=num(loaded);$("loaded-sub").textContent=num(exported)+" read \u00b7 "+num(failed)+" failed";
 const tl=$("timeline");tl.innerHTML=s.timeline.map(w=>'<div class="'+esc(w.state)+'" title="#'+w.id+" "+esc(w.since)+" .. "+esc(w.till)+
 " \u2014 "+esc(w.state)+", "+w.loaded+"/"+w.extracted+' loaded"></div>').join("");tl.dataset.windows=s.timeline.length;
-const w=s.windows;$("window-counts").textContent=w.total+" windows: "+w.loaded+" done, "+(w.extracting+w.extracted)+" exporting, "+w.loading+" loading, "+w.planned+" planned, "+w.failed+" failed";
+const w=s.windows;$("window-counts").textContent=w.total+" windows: "+w.loaded+" done, "+(w.extracting+w.extracted)+" extracting, "+w.loading+" loading, "+w.planned+" planned, "+w.failed+" failed";
 $("types").tBodies[0].innerHTML=s.types.length?s.types.map(t=>{const pct=t.extracted?Math.min(100,100*(t.loaded+t.failed)/t.extracted):0;
 return"<tr><td>"+esc(t.type)+'</td><td class="n">'+num(t.extracted)+'</td><td class="n">'+num(t.loaded)+'</td><td class="n'+(t.failed?" bad":"")+'">'+num(t.failed)+
 '</td><td><div class="bar"><span style="width:'+pct.toFixed(1)+'%"></span></div></td></tr>'}).join(""):'<tr><td colspan="5" class="empty">nothing loaded yet</td></tr>';

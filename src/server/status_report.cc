@@ -1,15 +1,33 @@
 #include "server/status_report.h"
 
-#include "base/strings.h"
-
 #include <algorithm>
 #include <cstdio>
+
+#include "base/strings.h"
 
 namespace fm::server {
 namespace {
 
 std::string OptInstant(const std::optional<base::Instant>& t) {
   return t ? JsonQuote(base::FormatInstant(*t)) : "null";
+}
+
+// Length of the union of the intervals, in seconds: windows in flight side
+// by side count their common time once.
+double BusySeconds(std::vector<std::pair<base::Instant, base::Instant>> spans) {
+  std::sort(spans.begin(), spans.end());
+  base::Millis total{0};
+  std::optional<std::pair<base::Instant, base::Instant>> run;
+  for (const auto& s : spans) {
+    if (run && s.first <= run->second) {
+      run->second = std::max(run->second, s.second);
+      continue;
+    }
+    if (run) total += std::chrono::duration_cast<base::Millis>(run->second - run->first);
+    run = s;
+  }
+  if (run) total += std::chrono::duration_cast<base::Millis>(run->second - run->first);
+  return static_cast<double>(total.count()) / 1000.0;
 }
 
 std::string Num(double v) {
@@ -47,19 +65,22 @@ base::Result<StatusReport> GatherStatus(store::StateStore& store, base::Instant 
     r.windows_by_state[s] = 0;
   }
   base::Instant since = now - options.throughput_span;
+  std::vector<std::pair<base::Instant, base::Instant>> busy;  // [started_at, updated_at]
   for (const auto& w : *windows) {
     ++r.windows_by_state[store::WindowStatusName(w.status)];
     if (w.status == store::WindowStatus::kLoaded && w.updated_at >= since && w.updated_at <= now &&
-        w.resources_extracted > 0) {
+        w.resources_extracted > 0 && w.started_at && *w.started_at <= w.updated_at) {
       ++r.throughput_windows;
       r.throughput_resources += w.resources_loaded;
+      busy.emplace_back(*w.started_at, w.updated_at);
     }
   }
   r.throughput_span_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(options.throughput_span).count();
-  if (r.throughput_span_seconds > 0) {
+  r.throughput_busy_seconds = BusySeconds(busy);
+  if (r.throughput_busy_seconds > 0) {
     r.resources_per_second =
-        static_cast<double>(r.throughput_resources) / static_cast<double>(r.throughput_span_seconds);
+        static_cast<double>(r.throughput_resources) / r.throughput_busy_seconds;
   }
   r.windows = std::move(*windows);
   if (r.windows.size() > options.max_windows) {
@@ -68,8 +89,10 @@ base::Result<StatusReport> GatherStatus(store::StateStore& store, base::Instant 
   }
   r.types = std::move(*totals);
   r.failures_unresolved = *count;
-  for (const auto& f : *failures) ++r.failures_by_reason[std::to_string(f.http_status) + " " + f.reason];
-  for (auto it = failures->rbegin(); it != failures->rend() && r.recent_failures.size() < options.recent_failures; ++it) {
+  for (const auto& f : *failures)
+    ++r.failures_by_reason[std::to_string(f.http_status) + " " + f.reason];
+  for (auto it = failures->rbegin();
+       it != failures->rend() && r.recent_failures.size() < options.recent_failures; ++it) {
     r.recent_failures.push_back(*it);
   }
   if (last_check.ok() && *last_check) r.last_check = **last_check;
@@ -87,17 +110,18 @@ std::string StatusJson(const StatusReport& r) {
   out += ",\"halted\":" + std::string(st.halted ? "true" : "false");
   out += ",\"halt_reason\":" + (st.halted ? JsonQuote(st.halt_reason) : "null");
   out += ",\"windows\":{\"total\":" + std::to_string(r.windows_by_state.empty() ? 0 : [&] {
-    int n = 0;
-    for (const auto& [_, c] : r.windows_by_state) n += c;
-    return n;
-  }());
+           int n = 0;
+           for (const auto& [_, c] : r.windows_by_state) n += c;
+           return n;
+         }());
   for (const auto& [name, n] : r.windows_by_state) out += ",\"" + name + "\":" + std::to_string(n);
   out += "},\"types\":[";
   bool first = true;
   for (const auto& t : r.types) {
     out += std::string(first ? "" : ",") + "{\"type\":" + JsonQuote(t.resource_type) +
-           ",\"extracted\":" + std::to_string(t.extracted) + ",\"loaded\":" +
-           std::to_string(t.loaded) + ",\"failed\":" + std::to_string(t.failed) + "}";
+           ",\"extracted\":" + std::to_string(t.extracted) +
+           ",\"loaded\":" + std::to_string(t.loaded) + ",\"failed\":" + std::to_string(t.failed) +
+           "}";
     first = false;
   }
   out += "],\"failures\":{\"unresolved\":" + std::to_string(r.failures_unresolved) +
@@ -113,8 +137,9 @@ std::string StatusJson(const StatusReport& r) {
   for (const auto& f : r.recent_failures) {
     out += std::string(first ? "" : ",") + "{\"window\":" + std::to_string(f.window_id) +
            ",\"stage\":" + JsonQuote(f.stage) + ",\"type\":" + JsonQuote(f.resource_type) +
-           ",\"id\":" + JsonQuote(f.resource_id) + ",\"http_status\":" +
-           std::to_string(f.http_status) + ",\"reason\":" + JsonQuote(f.reason) +
+           ",\"id\":" + JsonQuote(f.resource_id) +
+           ",\"http_status\":" + std::to_string(f.http_status) +
+           ",\"reason\":" + JsonQuote(f.reason) +
            ",\"at\":" + JsonQuote(base::FormatInstant(f.at)) + "}";
     first = false;
   }
@@ -129,6 +154,7 @@ std::string StatusJson(const StatusReport& r) {
   out += ",\"throughput\":{\"span_seconds\":" + std::to_string(r.throughput_span_seconds) +
          ",\"windows\":" + std::to_string(r.throughput_windows) +
          ",\"resources\":" + std::to_string(r.throughput_resources) +
+         ",\"busy_seconds\":" + Num(r.throughput_busy_seconds) +
          ",\"resources_per_second\":" + Num(r.resources_per_second) + "}";
   out += ",\"timeline\":[";
   first = true;
@@ -157,10 +183,14 @@ std::string StatusText(const StatusReport& r) {
     out += buf;
   };
   const auto& st = r.state;
-  out += "watermark:    " + (st.watermark ? base::FormatInstant(*st.watermark) : std::string("none yet"));
-  if (r.lag_seconds) out += " (lag " + base::FormatDuration(base::Millis(*r.lag_seconds * 1000)) + ")";
+  out += "watermark:    " +
+         (st.watermark ? base::FormatInstant(*st.watermark) : std::string("none yet"));
+  if (r.lag_seconds)
+    out += " (lag " + base::FormatDuration(base::Millis(*r.lag_seconds * 1000)) + ")";
   out += "\n";
-  out += "last success: " + (st.last_success_at ? base::FormatInstant(*st.last_success_at) : std::string("never")) + "\n";
+  out += "last success: " +
+         (st.last_success_at ? base::FormatInstant(*st.last_success_at) : std::string("never")) +
+         "\n";
   if (st.halted) out += "HALTED:       " + st.halt_reason + "\n";
   int total = 0;
   for (const auto& [_, n] : r.windows_by_state) total += n;
@@ -172,14 +202,23 @@ std::string StatusText(const StatusReport& r) {
     first = false;
   }
   out += ")\n";
-  line("throughput:   %.1f resources/s (%d windows, %lld resources in the last %s)\n",
-       r.resources_per_second, r.throughput_windows, static_cast<long long>(r.throughput_resources),
-       base::FormatDuration(base::Millis(r.throughput_span_seconds * 1000)).c_str());
+  std::string span = base::FormatDuration(base::Millis(r.throughput_span_seconds * 1000));
+  if (r.throughput_windows > 0) {
+    line(
+        "throughput:   %.1f resources/s (%lld resources in %.1fs of loading, %d %s loaded "
+        "in the last %s)\n",
+        r.resources_per_second, static_cast<long long>(r.throughput_resources),
+        r.throughput_busy_seconds, r.throughput_windows,
+        r.throughput_windows == 1 ? "window" : "windows", span.c_str());
+  } else {
+    line("throughput:   0 resources/s (no window loaded in the last %s)\n", span.c_str());
+  }
   line("\n%-24s %12s %12s %10s\n", "type", "extracted", "loaded", "failed");
   int64_t e = 0, l = 0, f = 0;
   for (const auto& t : r.types) {
-    line("%-24s %12lld %12lld %10lld\n", t.resource_type.c_str(), static_cast<long long>(t.extracted),
-         static_cast<long long>(t.loaded), static_cast<long long>(t.failed));
+    line("%-24s %12lld %12lld %10lld\n", t.resource_type.c_str(),
+         static_cast<long long>(t.extracted), static_cast<long long>(t.loaded),
+         static_cast<long long>(t.failed));
     e += t.extracted, l += t.loaded, f += t.failed;
   }
   line("%-24s %12lld %12lld %10lld\n", "total", static_cast<long long>(e),

@@ -29,15 +29,21 @@ struct StatusReport {
   std::map<std::string, int64_t> failures_by_reason;  // "400 reason" → count
   std::vector<store::Failure> recent_failures;        // newest first, at most 20
   std::optional<store::CheckRecord> last_check;
-  // Throughput over windows loaded within the last `throughput_span`.
-  int64_t throughput_span_seconds = 300;
+  // The recent rate: the windows that finished loading within the last
+  // `throughput_span` (and had resources), their resources loaded, and the
+  // wall time they were in flight (the union of their [started_at,
+  // updated_at]); resources_per_second is the one over the other, 0 when no
+  // window qualifies. Windows without started_at (state written before
+  // schema version 3) are left out.
+  int64_t throughput_span_seconds = 60;
   int throughput_windows = 0;
   int64_t throughput_resources = 0;
+  double throughput_busy_seconds = 0;
   double resources_per_second = 0;
 };
 
 struct StatusOptions {
-  base::Millis throughput_span{std::chrono::minutes(5)};
+  base::Millis throughput_span{std::chrono::minutes(1)};
   size_t recent_failures = 20;
   size_t max_windows = 2000;  // the timeline keeps the newest this many
 };
