@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "migrate/test_world.h"
 
 namespace fm::migrate {
@@ -132,7 +134,7 @@ TEST(RunnerTest, AWindowThatKeepsFailingHaltsAndTheWatermarkStaysBeforeIt) {
 TEST(RunnerTest, AnInterruptedWindowStartsOverAndNothingIsLost) {
   World w;
   SeedYears(w, 40);
-  int bundles = 0;
+  std::atomic<int> bundles{0};  // counted by every loader lane
   w.dst.SetOverride([&](const http::Request& r) -> std::optional<http::Response> {
     if (r.method == "POST" && ++bundles == 5) w.clock.Interrupt();
     return std::nullopt;
@@ -302,11 +304,11 @@ TEST(RunnerTest, WithBulkHistoryAFailedWindowHoldsBackTheLaterOnes) {
   w.options.bulk.include_associated_data = {"_history", "_deleted"};
   w.options.run.windows_in_flight = 3;
   ASSERT_TRUE(LoadsWindowsInOrder(w.options));
-  bool broken = true;  // the first page of the first 2021 window fails once
+  // The first page of the first 2021 window fails once (whichever thread asks).
+  std::atomic<bool> broken{true};
   w.src.SetOverride([&](const http::Request& r) -> std::optional<http::Response> {
-    if (broken && r.url.find("ge2021") != std::string::npos &&
-        r.url.find("_summary") == std::string::npos) {
-      broken = false;
+    if (r.url.find("ge2021") != std::string::npos && r.url.find("_summary") == std::string::npos &&
+        broken.exchange(false)) {
       http::Response bad;
       bad.status = 200;
       bad.body = "not json";
