@@ -346,6 +346,7 @@ bool LoopbackServer::WriteResponse(int fd, const LoopbackRequest& request,
   for (size_t sent = 0; sent < limit;) {
     size_t n = std::min(piece, limit - sent);
     std::string_view data = body.substr(sent, n);
+    if (sent > 0 && sent + n == limit && response.before_last_write) response.before_last_write();
     bool written = response.chunked
                        ? WriteAll(fd,
                                   [&] {

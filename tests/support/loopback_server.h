@@ -52,6 +52,10 @@ struct LoopbackResponse {
   size_t write_size = 0;  // >0: write the body in pieces this big (one chunk each when chunked)
   std::chrono::milliseconds delay_before_headers{0};
   std::chrono::milliseconds delay_between_writes{0};
+  // Called on the connection thread just before the last piece of a body
+  // written in several pieces (write_size): a test holds the end of the body
+  // back until the client has shown what it received so far.
+  std::function<void()> before_last_write;
   // Write only this many body bytes, then close the connection (the headers
   // still announce the whole body).
   std::optional<size_t> close_after_body_bytes;
