@@ -3,19 +3,27 @@
 namespace fm::http {
 
 void CountingTransport::AddServer(std::string name, std::string base_url) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   servers_.emplace_back(std::move(base_url), std::move(name));
 }
+
+namespace {
+
+// `url` lies under `base`: it starts with it, on a path boundary.
+bool UnderBase(const std::string& url, const std::string& base) {
+  if (url.size() < base.size() || url.compare(0, base.size(), base) != 0) return false;
+  return url.size() == base.size() || base.empty() || base.back() == '/' ||
+         url[base.size()] == '/' || url[base.size()] == '?';
+}
+
+}  // namespace
 
 base::Result<Response> CountingTransport::Send(const Request& request) {
   auto response = inner_.Send(request);
   std::string server = "other";
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   for (const auto& [base, name] : servers_) {
-    bool boundary = request.url.size() == base.size() || base.empty() || base.back() == '/' ||
-                    request.url[base.size()] == '/' || request.url[base.size()] == '?';
-    if (request.url.size() >= base.size() && request.url.compare(0, base.size(), base) == 0 &&
-        boundary) {
+    if (UnderBase(request.url, base)) {
       server = name;
       break;
     }
@@ -27,12 +35,12 @@ base::Result<Response> CountingTransport::Send(const Request& request) {
 }
 
 std::map<std::pair<std::string, std::string>, int64_t> CountingTransport::Snapshot() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   return counts_;
 }
 
 int64_t CountingTransport::bytes_received() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   return bytes_;
 }
 

@@ -7,11 +7,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "http/transport.h"
 
 namespace fm::http {
@@ -29,10 +29,10 @@ class CountingTransport : public Transport {
 
  private:
   Transport& inner_;
-  mutable std::mutex mu_;
-  std::vector<std::pair<std::string, std::string>> servers_;  // (base_url, name)
-  std::map<std::pair<std::string, std::string>, int64_t> counts_;
-  int64_t bytes_ = 0;
+  mutable base::Mutex mu_;
+  std::vector<std::pair<std::string, std::string>> servers_ FM_GUARDED_BY(mu_);  // (base_url, name)
+  std::map<std::pair<std::string, std::string>, int64_t> counts_ FM_GUARDED_BY(mu_);
+  int64_t bytes_ FM_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace fm::http
