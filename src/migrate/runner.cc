@@ -76,7 +76,7 @@ base::Millis Runner::Backoff(int attempts) const {
 }
 
 base::Result<RunSummary> Runner::RunOnce() {
-  RunSummary summary;
+  Tally tally;
   FM_ASSIGN_OR_RETURN(auto state, store_.GetMigration());
   if (state.halted) {
     return base::MakeError(base::ErrorKind::kFatal, std::string(kHaltedPrefix) + ": " +
@@ -108,7 +108,10 @@ base::Result<RunSummary> Runner::RunOnce() {
     }
   }
   FM_ASSIGN_OR_RETURN(auto plan, planner_.Plan());
-  summary.source_empty = plan.source_empty;
+  {
+    base::MutexLock lock(tally.mu);
+    tally.summary.source_empty = plan.source_empty;
+  }
   bool in_order = LoadsWindowsInOrder(options_);
   if (in_order && options_.run.windows_in_flight > 1) {
     sink_.OnNote("info",
@@ -150,7 +153,7 @@ base::Result<RunSummary> Runner::RunOnce() {
     std::mutex mu;
     std::optional<base::Error> fatal;
     auto attempt = [&](const store::Window& w) {
-      base::Status s = AttemptWindow(w, plan.types, summary);
+      base::Status s = AttemptWindow(w, plan.types, tally);
       if (!s.ok()) {
         std::lock_guard lock(mu);
         if (!fatal) fatal = s.error();
@@ -164,6 +167,11 @@ base::Result<RunSummary> Runner::RunOnce() {
       for (auto& t : threads) t.join();
     }
     if (fatal) return *fatal;  // store failure or halt
+  }
+  RunSummary summary;
+  {
+    base::MutexLock lock(tally.mu);
+    summary = tally.summary;
   }
   summary.interrupted = clock_.Interrupted();
   FM_ASSIGN_OR_RETURN(state, store_.GetMigration());
@@ -196,7 +204,7 @@ base::Result<RunSummary> Runner::Follow() {
 }
 
 base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::string>& types,
-                                   RunSummary& summary) {
+                                   Tally& tally) {
   // Start the attempt: forget what an interrupted earlier attempt recorded, it
   // is about to be recorded again.
   FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
@@ -242,16 +250,15 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
       w.status = store::WindowStatus::kPlanned;
       return store_.UpdateWindow(w);
     }
-    return RecordFailure(w, totals.error(), summary);
+    return RecordFailure(w, totals.error(), tally);
   }
   // The extractor may have recorded export state on the window.
   if (auto fresh = store_.GetWindow(w.id); fresh.ok()) w = *fresh;
   FM_TRY_STATUS(RecordSuccess(w, types, *extracted, *totals));
-  static std::mutex summary_mu;
-  std::lock_guard lock(summary_mu);
-  ++summary.windows_loaded;
-  summary.resources_loaded += totals->loaded;
-  summary.resources_failed += totals->failed;
+  base::MutexLock lock(tally.mu);
+  ++tally.summary.windows_loaded;
+  tally.summary.resources_loaded += totals->loaded;
+  tally.summary.resources_failed += totals->failed;
   return base::Ok();
 }
 
@@ -337,8 +344,7 @@ base::Status Runner::RecordSuccess(store::Window& w, const std::vector<std::stri
   return base::Ok();
 }
 
-base::Status Runner::RecordFailure(store::Window& w, const base::Error& error,
-                                   RunSummary& summary) {
+base::Status Runner::RecordFailure(store::Window& w, const base::Error& error, Tally& tally) {
   bool halted = false;
   std::string reason;
   FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
@@ -360,13 +366,12 @@ base::Status Runner::RecordFailure(store::Window& w, const base::Error& error,
     return base::Ok();
   }));
   {
-    static std::mutex summary_mu;
-    std::lock_guard lock(summary_mu);
-    ++summary.window_failures;
+    base::MutexLock lock(tally.mu);
+    ++tally.summary.window_failures;
+    tally.summary.halted = tally.summary.halted || halted;
   }
   sink_.OnWindowFailed(w, error);
   if (halted) {
-    summary.halted = true;
     sink_.OnHalted(reason);
     return base::MakeError(base::ErrorKind::kFatal, std::string(kHaltedPrefix) + ": " + reason);
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "env/clock.h"
 #include "migrate/extractor.h"
 #include "migrate/options.h"
@@ -74,12 +75,16 @@ class Runner {
   void SetWindowLoader(WindowLoader* loader) { window_loader_ = loader; }
 
  private:
-  base::Status AttemptWindow(store::Window w, const std::vector<std::string>& types,
-                             RunSummary& summary);
+  // The summary of one RunOnce: every window thread adds to it.
+  struct Tally {
+    base::Mutex mu;
+    RunSummary summary FM_GUARDED_BY(mu);
+  };
+  base::Status AttemptWindow(store::Window w, const std::vector<std::string>& types, Tally& tally);
   base::Status RecordSuccess(store::Window& w, const std::vector<std::string>& types,
                              const std::map<std::string, int64_t>& extracted,
                              const LoadTotals& totals);
-  base::Status RecordFailure(store::Window& w, const base::Error& error, RunSummary& summary);
+  base::Status RecordFailure(store::Window& w, const base::Error& error, Tally& tally);
   base::Millis Backoff(int attempts) const;
   // Sends the deletions an extractor recorded for the window (bulk deleted[]),
   // counting them in `read` too.

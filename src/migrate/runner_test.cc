@@ -260,6 +260,38 @@ TEST(RunnerTest, PerTypeWatermarkStaysBeforeAFailingWindowWhileOtherTypesMoveOn)
   EXPECT_EQ(w.store->GetMigration()->watermark, ends["Patient"]);
 }
 
+// Windows in flight together add to one run summary from their threads. A
+// window that halted the migration once wrote `halted` into it unguarded, and
+// the counters went under two different mutexes; ThreadSanitizer (the tsan
+// preset) reported the race when several windows failed for the last time at
+// once, as here.
+TEST(RunnerTest, WindowsFailingTogetherHaltTheMigrationOnce) {
+  World w;
+  SeedYears(w, 36);
+  w.options.run.windows_in_flight = 3;
+  w.options.run.max_attempts = 1;
+  w.src.SetOverride([](const http::Request& r) -> std::optional<http::Response> {
+    // Window pages only: the planner's probes and counts still work.
+    if (r.url.find("ge202") == std::string::npos || r.url.find("_summary") != std::string::npos) {
+      return std::nullopt;
+    }
+    http::Response bad;
+    bad.status = 200;
+    bad.body = "{\"resourceType\":\"Bundle\",";
+    return bad;
+  });
+  auto summary = w.MakeEngine()->runner.RunOnce();
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.error().message.rfind(kHaltedPrefix, 0), 0u) << summary.error().message;
+  auto state = *w.store->GetMigration();
+  EXPECT_TRUE(state.halted);
+  int failed = 0;
+  for (const auto& win : *w.store->ListWindows())
+    failed += win.status == store::WindowStatus::kFailed;
+  EXPECT_GE(failed, 2);  // at least two were in flight together
+  EXPECT_EQ(w.dst.size(), 0u);
+}
+
 // The $import loader forgets a passthrough window's export when its import
 // failed, so that the retry exports again for new URLs. Recording the failure
 // from the runner's stale copy of the window once wrote the export back, and
