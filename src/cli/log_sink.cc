@@ -11,7 +11,7 @@ std::string WindowLabel(const store::Window& w) {
 }
 
 std::string LogSink::InFlight() {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   if (in_flight_.size() == 1) return in_flight_.begin()->second;
   std::string out;
   for (const auto& [id, label] : in_flight_) out += (out.empty() ? "#" : ",#") + std::to_string(id);
@@ -59,7 +59,7 @@ void LogSink::OnWindowStage(int64_t window_id, migrate::WindowStage stage, int64
 
 void LogSink::OnWindowStarted(const store::Window& w) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     in_flight_[w.id] = WindowLabel(w);
   }
   log_.Write(LogLevel::kDebug, "started (attempt " + std::to_string(w.attempts + 1) + ")",
@@ -75,7 +75,7 @@ void LogSink::OnResourceFailed(const store::Failure& f) {
 
 void LogSink::OnWindowLoaded(const store::Window& w) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     in_flight_.erase(w.id);
   }
   // read: resources and deletions read from the source; loaded: those the
@@ -91,7 +91,7 @@ void LogSink::OnWindowLoaded(const store::Window& w) {
 
 void LogSink::OnWindowFailed(const store::Window& w, const base::Error& e) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     in_flight_.erase(w.id);
   }
   log_.Write(LogLevel::kWarn, "attempt " + std::to_string(w.attempts) + " failed: " + e.ToString(),

@@ -2,8 +2,8 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 
+#include "base/mutex.h"
 #include "cli/log.h"
 #include "migrate/progress.h"
 #include "migrate/runner.h"
@@ -30,10 +30,10 @@ class LogSink : public migrate::ProgressSink {
  private:
   // Events that name no window (retries, notes) are labelled with the
   // windows in flight when they happen ("#3" or "#3,#4").
-  std::string InFlight();
+  std::string InFlight() FM_EXCLUDES(mu_);
   Log& log_;
-  std::mutex mu_;
-  std::map<int64_t, std::string> in_flight_;
+  base::Mutex mu_;
+  std::map<int64_t, std::string> in_flight_ FM_GUARDED_BY(mu_);
 };
 
 std::string WindowLabel(const store::Window& w);

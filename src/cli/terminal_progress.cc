@@ -61,7 +61,7 @@ TerminalProgress::TerminalProgress(TerminalOptions options, env::Clock& clock)
 TerminalProgress::~TerminalProgress() { Stop(); }
 
 void TerminalProgress::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   if (running_ || stopped_) return;
   running_ = true;
   thread_ = std::thread([this] { Loop(); });
@@ -69,14 +69,14 @@ void TerminalProgress::Start() {
 
 void TerminalProgress::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     if (stopped_) return;
     stopped_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  std::lock_guard<std::mutex> io(io_mu_);
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock io(io_mu_);
+  base::MutexLock lock(mu_);
   if (options_.tty) {
     DrawLocked();
     lines_drawn_ = 0;  // the final bars stay on screen
@@ -86,31 +86,31 @@ void TerminalProgress::Stop() {
 }
 
 void TerminalProgress::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   while (!stopped_) {
-    cv_.wait_for(lock, options_.redraw);
+    lock.WaitFor(cv_, options_.redraw);
     if (stopped_) break;
     base::Instant now = clock_.Now();
     if (options_.tty) {
       if (!dirty_ && now - last_draw_ < kRedrawAtLeast) continue;
-      lock.unlock();
+      lock.Unlock();
       {
-        std::lock_guard<std::mutex> io(io_mu_);
-        std::lock_guard<std::mutex> again(mu_);
+        base::MutexLock io(io_mu_);
+        base::MutexLock again(mu_);
         DrawLocked();
         dirty_ = false;
         last_draw_ = now;
       }
-      lock.lock();
+      lock.Lock();
     } else if (now - last_summary_ >= options_.summary_every) {
       last_summary_ = now;
-      lock.unlock();
+      lock.Unlock();
       {
-        std::lock_guard<std::mutex> io(io_mu_);
+        base::MutexLock io(io_mu_);
         std::string line = RenderSummary() + "\n";
         Emit(line);
       }
-      lock.lock();
+      lock.Lock();
     }
   }
 }
@@ -147,7 +147,7 @@ void TerminalProgress::BeforeLogLine() {
 
 void TerminalProgress::AfterLogLine() {
   if (options_.tty) {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     if (running_ && !stopped_) DrawLocked();
   }
   io_mu_.unlock();
@@ -237,7 +237,7 @@ std::string TerminalProgress::WindowLineLocked(const Active& a) const {
 }
 
 std::string TerminalProgress::RenderBars(int width) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   return RenderBarsLocked(width);
 }
 
@@ -286,7 +286,7 @@ std::string TerminalProgress::PhaseLocked() const {
 }
 
 std::string TerminalProgress::RenderSummary() {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   return RenderSummaryLocked();
 }
 
@@ -311,8 +311,8 @@ std::string TerminalProgress::RenderSummaryLocked() {
 
 // ---- events ----------------------------------------------------------------------------------
 
-#define FM_LOCKED                        \
-  std::lock_guard<std::mutex> lock(mu_); \
+#define FM_LOCKED            \
+  base::MutexLock lock(mu_); \
   dirty_ = true
 
 void TerminalProgress::OnPlanStarted() {

@@ -22,11 +22,11 @@
 #include <cstdio>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "base/mutex.h"
 #include "env/clock.h"
 #include "migrate/progress.h"
 
@@ -56,8 +56,8 @@ class TerminalProgress : public migrate::ProgressSink {
 
   // Around a log line on the same terminal: erase the bars, let the line
   // print, draw again (Log::SetWriteHooks).
-  void BeforeLogLine();
-  void AfterLogLine();
+  void BeforeLogLine() FM_ACQUIRE(io_mu_);
+  void AfterLogLine() FM_RELEASE(io_mu_);
 
   void OnPlanStarted() override;
   void OnWindowPlanned(const store::Window& w) override;
@@ -76,8 +76,8 @@ class TerminalProgress : public migrate::ProgressSink {
   void OnIdle(base::Instant next_poll) override;
 
   // The text of the bars / of one summary line (for tests).
-  std::string RenderBars(int width);
-  std::string RenderSummary();
+  std::string RenderBars(int width) FM_EXCLUDES(mu_);
+  std::string RenderSummary() FM_EXCLUDES(mu_);
 
  private:
   struct Active {
@@ -92,48 +92,61 @@ class TerminalProgress : public migrate::ProgressSink {
     int64_t done;  // loaded + failed
   };
   void Loop();
-  void DrawLocked();   // requires mu_ and io_mu_
-  void EraseLocked();  // requires io_mu_
+  void DrawLocked() FM_REQUIRES(io_mu_, mu_);
+  void EraseLocked() FM_REQUIRES(io_mu_);
   void Emit(const std::string& text);
-  std::string RenderBarsLocked(int width);
-  std::string RenderSummaryLocked();
-  std::string PhaseLocked() const;
-  void SampleLocked(base::Instant now);
-  std::optional<double> RateLocked(base::Instant now) const;  // nullopt: too early to tell
+  std::string RenderBarsLocked(int width) FM_REQUIRES(mu_);
+  std::string RenderSummaryLocked() FM_REQUIRES(mu_);
+  std::string PhaseLocked() const FM_REQUIRES(mu_);
+  void SampleLocked(base::Instant now) FM_REQUIRES(mu_);
+  std::optional<double> RateLocked(base::Instant now) const
+      FM_REQUIRES(mu_);  // nullopt: too early to tell
   // What is left of the plan; nullopt when the plan is not known.
-  std::optional<int64_t> RemainingLocked() const;
-  std::string EtaLocked(base::Instant now) const;
-  std::string PlanShareLocked() const;  // "60% of 20,004 resources", or ""
-  std::string WindowLineLocked(const Active& a) const;
-  std::string FinalLocked(base::Instant now) const;  // "done in 11.6s, mean 1,720/s"
+  std::optional<int64_t> RemainingLocked() const FM_REQUIRES(mu_);
+  std::string EtaLocked(base::Instant now) const FM_REQUIRES(mu_);
+  std::string PlanShareLocked() const FM_REQUIRES(mu_);  // "60% of 20,004 resources", or ""
+  std::string WindowLineLocked(const Active& a) const FM_REQUIRES(mu_);
+  std::string FinalLocked(base::Instant now) const
+      FM_REQUIRES(mu_);  // "done in 11.6s, mean 1,720/s"
 
   TerminalOptions options_;
   env::Clock& clock_;
-  std::mutex mu_;     // everything below
-  std::mutex io_mu_;  // the terminal
+  // Taken in this order when both are needed.
+  base::Mutex io_mu_ FM_ACQUIRED_BEFORE(mu_);  // the terminal
+  base::Mutex mu_;                             // everything below
   std::condition_variable cv_;
   std::thread thread_;
-  bool running_ = false, stopped_ = false, dirty_ = true;
-  int lines_drawn_ = 0;
+  bool running_ FM_GUARDED_BY(mu_) = false;
+  bool stopped_ FM_GUARDED_BY(mu_) = false;
+  bool dirty_ FM_GUARDED_BY(mu_) = true;
+  int lines_drawn_ FM_GUARDED_BY(io_mu_) = 0;
   base::Instant begun_;
-  base::Instant last_summary_;
-  base::Instant last_draw_;
-  std::map<int64_t, Active> active_;
-  int64_t windows_total_ = 0, windows_loaded_ = 0, window_failures_ = 0;
-  int64_t read_ = 0, loaded_ = 0, failed_ = 0;
-  int64_t retries_ = 0, throttled_ = 0;
-  std::string last_retry_;
-  bool planning_ = false, started_ = false, halted_ = false, idle_ = false;
-  std::string idle_text_;
-  std::optional<base::Instant> watermark_;
+  base::Instant last_summary_ FM_GUARDED_BY(mu_);
+  base::Instant last_draw_ FM_GUARDED_BY(mu_);
+  std::map<int64_t, Active> active_ FM_GUARDED_BY(mu_);
+  int64_t windows_total_ FM_GUARDED_BY(mu_) = 0;
+  int64_t windows_loaded_ FM_GUARDED_BY(mu_) = 0;
+  int64_t window_failures_ FM_GUARDED_BY(mu_) = 0;
+  int64_t read_ FM_GUARDED_BY(mu_) = 0;
+  int64_t loaded_ FM_GUARDED_BY(mu_) = 0;
+  int64_t failed_ FM_GUARDED_BY(mu_) = 0;
+  int64_t retries_ FM_GUARDED_BY(mu_) = 0;
+  int64_t throttled_ FM_GUARDED_BY(mu_) = 0;
+  std::string last_retry_ FM_GUARDED_BY(mu_);
+  bool planning_ FM_GUARDED_BY(mu_) = false;
+  bool started_ FM_GUARDED_BY(mu_) = false;
+  bool halted_ FM_GUARDED_BY(mu_) = false;
+  bool idle_ FM_GUARDED_BY(mu_) = false;
+  std::string idle_text_ FM_GUARDED_BY(mu_);
+  std::optional<base::Instant> watermark_ FM_GUARDED_BY(mu_);
   // The plan: the source's count of the windows not loaded when planning
   // last finished (plan_total_), less the planned counts of the windows
   // loaded since (plan_left_; nullopt when not known).
-  std::optional<int64_t> plan_left_;
-  int64_t plan_total_ = 0;
+  std::optional<int64_t> plan_left_ FM_GUARDED_BY(mu_);
+  int64_t plan_total_ FM_GUARDED_BY(mu_) = 0;
   // Where the ETA's mean rate starts: the plan's first window start.
-  std::optional<Sample> eta_from_;
-  std::deque<Sample> samples_;  // for the displayed rate
+  std::optional<Sample> eta_from_ FM_GUARDED_BY(mu_);
+  std::deque<Sample> samples_ FM_GUARDED_BY(mu_);  // for the displayed rate
 };
 
 // "auto" → bars when `fd` is a terminal; "bars", "plain", "none".

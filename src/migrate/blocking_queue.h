@@ -4,8 +4,9 @@
 
 #include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <optional>
+
+#include "base/mutex.h"
 
 namespace fm::migrate {
 
@@ -16,8 +17,8 @@ class BlockingQueue {
 
   // Blocks while full. False when the queue was closed (the item is dropped).
   bool Push(T item) {
-    std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    base::MutexLock lock(mu_);
+    while (!closed_ && items_.size() >= capacity_) lock.Wait(not_full_);
     if (closed_) return false;
     items_.push_back(std::move(item));
     not_empty_.notify_one();
@@ -26,8 +27,8 @@ class BlockingQueue {
 
   // Blocks while empty; nullopt once closed and drained.
   std::optional<T> Pop() {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    base::MutexLock lock(mu_);
+    while (!closed_ && items_.empty()) lock.Wait(not_empty_);
     if (items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
@@ -37,7 +38,7 @@ class BlockingQueue {
 
   // No more pushes; consumers drain what is queued, then get nullopt.
   void Close() {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     closed_ = true;
     not_full_.notify_all();
     not_empty_.notify_all();
@@ -45,7 +46,7 @@ class BlockingQueue {
 
   // Close and drop everything queued (abort).
   void CloseAndClear() {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     closed_ = true;
     items_.clear();
     not_full_.notify_all();
@@ -53,12 +54,12 @@ class BlockingQueue {
   }
 
  private:
-  size_t capacity_;
-  std::mutex mu_;
+  const size_t capacity_;
+  base::Mutex mu_;
   std::condition_variable not_full_;
   std::condition_variable not_empty_;
-  std::deque<T> items_;
-  bool closed_ = false;
+  std::deque<T> items_ FM_GUARDED_BY(mu_);
+  bool closed_ FM_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace fm::migrate

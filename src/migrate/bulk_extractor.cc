@@ -2,9 +2,9 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <thread>
 
+#include "base/mutex.h"
 #include "base/strings.h"
 #include "fhir/bundle.h"
 #include "json/ndjson.h"
@@ -325,13 +325,15 @@ base::Result<bool> BulkExtractor::DownloadAll(
   FM_TRY_STATUS(fs_.CreateDirs(WindowDir(w.id)));
   std::atomic<size_t> next{0};
   std::atomic<bool> expired{false};
-  std::mutex mu;
-  std::optional<base::Error> first_error;
+  struct {
+    base::Mutex mu;
+    std::optional<base::Error> first_error FM_GUARDED_BY(mu);
+  } shared;
   auto worker = [&] {
     while (true) {
       {
-        std::lock_guard lock(mu);
-        if (first_error || expired || (stop && *stop)) return;
+        base::MutexLock lock(shared.mu);
+        if (shared.first_error || expired || (stop && *stop)) return;
       }
       size_t i = next++;
       if (i >= todo.size()) return;
@@ -342,8 +344,8 @@ base::Result<bool> BulkExtractor::DownloadAll(
         on_staged(todo[i]);
       }
       if (!s.ok()) {
-        std::lock_guard lock(mu);
-        if (!first_error) first_error = s.error();
+        base::MutexLock lock(shared.mu);
+        if (!shared.first_error) shared.first_error = s.error();
       }
     }
   };
@@ -351,7 +353,8 @@ base::Result<bool> BulkExtractor::DownloadAll(
   std::vector<std::thread> threads;
   for (int i = 0; i < n; ++i) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
-  if (first_error) return *first_error;
+  base::MutexLock lock(shared.mu);
+  if (shared.first_error) return *shared.first_error;
   return !expired.load();
 }
 
@@ -716,19 +719,23 @@ base::Result<BulkExtractor::Next> BulkExtractor::DownloadAndLoad(
   // Files load in manifest order, each as soon as it is staged, while the
   // later ones download; a file staged by an earlier attempt loads at once.
   for (int refresh = 0;; ++refresh) {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::map<int64_t, store::FileRecord> ready;  // staged by this round's downloads
-    bool downloads_done = false;
+    // Between the downloading thread and this one, which loads.
+    struct {
+      base::Mutex mu;
+      std::condition_variable cv;
+      // Staged by this round's downloads.
+      std::map<int64_t, store::FileRecord> ready FM_GUARDED_BY(mu);
+      bool downloads_done FM_GUARDED_BY(mu) = false;
+      base::Result<bool> staged FM_GUARDED_BY(mu) = false;
+    } pipe;
     std::atomic<bool> stop{false};
-    base::Result<bool> staged = false;
     std::thread downloader([&] {
       auto result = DownloadAll(
           w, requires_token,
           [&](const store::FileRecord& f) {
-            std::lock_guard lock(mu);
-            ready[f.id] = f;
-            cv.notify_all();
+            base::MutexLock lock(pipe.mu);
+            pipe.ready[f.id] = f;
+            pipe.cv.notify_all();
           },
           &stop);
       // Every file staged: errors and deletions recorded, the job DELETEd,
@@ -736,15 +743,15 @@ base::Result<BulkExtractor::Next> BulkExtractor::DownloadAndLoad(
       if (result.ok() && *result) {
         if (auto s = FinishStaging(w); !s.ok()) result = s.error();
       }
-      std::lock_guard lock(mu);
-      staged = std::move(result);
-      downloads_done = true;
-      cv.notify_all();
+      base::MutexLock lock(pipe.mu);
+      pipe.staged = std::move(result);
+      pipe.downloads_done = true;
+      pipe.cv.notify_all();
     });
     base::Status loaded = [&]() -> base::Status {
       if (!options_.pipeline) {  // bulk.pipeline = false: every file staged first
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return downloads_done; });
+        base::MutexLock lock(pipe.mu);
+        while (!pipe.downloads_done) lock.Wait(pipe.cv);
       }
       FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
       for (auto& f : files) {
@@ -754,10 +761,10 @@ base::Result<BulkExtractor::Next> BulkExtractor::DownloadAndLoad(
             (f.status == store::FileStatus::kStaged || f.status == store::FileStatus::kLoading) &&
             fs_.Exists(f.staged_path);
         if (!staged_before) {
-          std::unique_lock lock(mu);
-          cv.wait(lock, [&] { return ready.count(f.id) > 0 || downloads_done; });
-          auto it = ready.find(f.id);
-          if (it == ready.end()) return base::Ok();  // not staged this round
+          base::MutexLock lock(pipe.mu);
+          while (!pipe.ready.count(f.id) && !pipe.downloads_done) lock.Wait(pipe.cv);
+          auto it = pipe.ready.find(f.id);
+          if (it == pipe.ready.end()) return base::Ok();  // not staged this round
           f = it->second;
         }
         FM_TRY_STATUS(LoadFile(w, f, out, counts));
@@ -767,6 +774,11 @@ base::Result<BulkExtractor::Next> BulkExtractor::DownloadAndLoad(
     if (!loaded.ok()) stop = true;
     downloader.join();
     if (!loaded.ok()) return loaded.error();
+    base::Result<bool> staged = false;
+    {
+      base::MutexLock lock(pipe.mu);
+      staged = std::move(pipe.staged);
+    }
     FM_ASSIGN_OR_RETURN(auto next, AfterDownloads(w, staged, refresh));
     if (next == Next::kRestartExport) return next;
     if (*staged) return Next::kDone;

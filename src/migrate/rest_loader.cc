@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <mutex>
 #include <span>
 #include <thread>
 #include <unordered_set>
 #include <vector>
 
+#include "base/mutex.h"
 #include "fhir/bundle.h"
 #include "json/resource.h"
 #include "migrate/blocking_queue.h"
@@ -92,8 +92,8 @@ class RestLoadSession : public LoadSession {
 
   base::Status Drain() override {
     FM_TRY_STATUS(SendRemaining());
-    std::unique_lock lock(mu_);
-    drained_.wait(lock, [&] { return in_flight_ == 0 || error_.has_value(); });
+    base::MutexLock lock(mu_);
+    while (in_flight_ != 0 && !error_.has_value()) lock.Wait(drained_);
     if (error_) return *error_;
     return base::Ok();
   }
@@ -106,7 +106,7 @@ class RestLoadSession : public LoadSession {
     if (!flushed.ok()) return flushed.error();
     if (auto err = FirstError()) return *err;
     AddSuperseded();
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     return totals_;
   }
 
@@ -154,12 +154,12 @@ class RestLoadSession : public LoadSession {
       lane.worker = std::thread([this, l = &lane] { WorkerLoop(*l); });
     }
     {
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       ++in_flight_;
     }
     if (!lane.queue.Push(std::move(batch))) {
       {
-        std::lock_guard lock(mu_);
+        base::MutexLock lock(mu_);
         --in_flight_;
       }
       drained_.notify_all();
@@ -175,7 +175,7 @@ class RestLoadSession : public LoadSession {
   void AddSuperseded() {
     int64_t n = 0;
     {
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       for (const auto& [type, count] : superseded_) {
         auto& t = totals_.by_type[type];
         t.resource_type = type;
@@ -196,13 +196,13 @@ class RestLoadSession : public LoadSession {
   }
 
   std::optional<base::Error> FirstError() {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     return error_;
   }
 
   void Fail(base::Error e) {
     {
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       if (!error_) error_ = std::move(e);
     }
     drained_.notify_all();
@@ -214,7 +214,7 @@ class RestLoadSession : public LoadSession {
     while (auto batch = lane.queue.Pop()) {
       base::Status s = Send(std::span<Resource>(*batch), 0);
       {
-        std::lock_guard lock(mu_);
+        base::MutexLock lock(mu_);
         --in_flight_;
       }
       drained_.notify_all();
@@ -295,7 +295,7 @@ class RestLoadSession : public LoadSession {
     BatchEvent event;
     event.window_id = window_id_;
     {
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       for (const auto& [type, c] : counts) {
         auto& t = totals_.by_type[type];
         t.resource_type = type;
@@ -325,7 +325,7 @@ class RestLoadSession : public LoadSession {
       return;
     }
     {
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       auto& t = totals_.by_type[resource.type];
       t.resource_type = resource.type;
       ++t.failed;
@@ -349,11 +349,12 @@ class RestLoadSession : public LoadSession {
   std::map<std::string, int64_t> superseded_;  // per type; producer-only
   bool finished_ = false;
 
-  std::mutex mu_;
-  std::condition_variable drained_;  // in_flight_ fell to 0, or an error
-  int64_t in_flight_ = 0;            // batches pushed and not yet answered
-  LoadTotals totals_;
-  std::optional<base::Error> error_;
+  // Shared by the producer and every lane's worker.
+  base::Mutex mu_;
+  std::condition_variable drained_;           // in_flight_ fell to 0, or an error
+  int64_t in_flight_ FM_GUARDED_BY(mu_) = 0;  // batches pushed and not yet answered
+  LoadTotals totals_ FM_GUARDED_BY(mu_);
+  std::optional<base::Error> error_ FM_GUARDED_BY(mu_);
 };
 
 }  // namespace

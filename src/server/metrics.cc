@@ -48,45 +48,45 @@ bool IsThrottling(const std::string& reason) {
 }
 
 void MetricsSink::OnWindowPlanned(const store::Window& w) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   ++windows_planned_;
   if (w.status == store::WindowStatus::kLoaded) ++windows_loaded_;  // empty: done at planning
 }
 void MetricsSink::OnWindowStarted(const store::Window&) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   ++windows_started_;
 }
 void MetricsSink::OnResourcesExtracted(int64_t, const std::string& type, int64_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   exported_[type] += n;
 }
 void MetricsSink::OnBatchLoaded(const migrate::BatchEvent& e) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   if (e.loaded) loaded_[e.resource_type] += e.loaded;
 }
 void MetricsSink::OnResourceFailed(const store::Failure& f) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   ++failed_[f.resource_type];
 }
 void MetricsSink::OnWindowLoaded(const store::Window&) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   ++windows_loaded_;
 }
 void MetricsSink::OnWindowFailed(const store::Window&, const base::Error&) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   ++windows_failed_;
 }
 void MetricsSink::OnWatermark(base::Instant watermark) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   watermark_ = watermark;
 }
 void MetricsSink::OnHalted(const std::string&) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   halted_ = true;
 }
 void MetricsSink::OnRetryScheduled(const std::string&, base::Millis delay,
                                    const std::string& reason) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   ++retries_;
   if (IsThrottling(reason)) {
     ++throttling_waits_;
@@ -94,13 +94,13 @@ void MetricsSink::OnRetryScheduled(const std::string&, base::Millis delay,
   }
 }
 void MetricsSink::SetWatermark(std::optional<base::Instant> watermark) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   watermark_ = watermark;
 }
 
 std::string MetricsSink::Render(base::Instant now, const http::CountingTransport* transport,
                                 int64_t bytes_staged) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   std::string out;
   ByType(out, "fhir_migrate_resources_exported_total",
          "Resources read from the source, by type.", exported_);

@@ -5,10 +5,10 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
+#include "base/mutex.h"
 #include "http/counting_transport.h"
 #include "migrate/progress.h"
 
@@ -36,13 +36,19 @@ class MetricsSink : public migrate::ProgressSink {
                      int64_t bytes_staged) const;
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, int64_t> exported_, loaded_, failed_;
-  int64_t windows_planned_ = 0, windows_started_ = 0, windows_loaded_ = 0, windows_failed_ = 0;
-  int64_t retries_ = 0, throttling_waits_ = 0;
-  double throttling_seconds_ = 0;
-  bool halted_ = false;
-  std::optional<base::Instant> watermark_;
+  mutable base::Mutex mu_;  // events arrive from every window and loader thread
+  std::map<std::string, int64_t> exported_ FM_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> loaded_ FM_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> failed_ FM_GUARDED_BY(mu_);
+  int64_t windows_planned_ FM_GUARDED_BY(mu_) = 0;
+  int64_t windows_started_ FM_GUARDED_BY(mu_) = 0;
+  int64_t windows_loaded_ FM_GUARDED_BY(mu_) = 0;
+  int64_t windows_failed_ FM_GUARDED_BY(mu_) = 0;
+  int64_t retries_ FM_GUARDED_BY(mu_) = 0;
+  int64_t throttling_waits_ FM_GUARDED_BY(mu_) = 0;
+  double throttling_seconds_ FM_GUARDED_BY(mu_) = 0;
+  bool halted_ FM_GUARDED_BY(mu_) = false;
+  std::optional<base::Instant> watermark_ FM_GUARDED_BY(mu_);
 };
 
 // True when a retry reason means the server throttled us (429 / Retry-After).
