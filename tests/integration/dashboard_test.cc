@@ -29,7 +29,7 @@ TEST(DashboardTest, TimelineAndChartRenderAndUpdateInChromium) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\n--- fhir-migrate:\n" << run.log();
   std::cout << r.out;
   EXPECT_FALSE(ReadFile(shot).empty()) << shot;
-  run.Stop();
+  EXPECT_EQ(run.Stop(), 0) << "SIGTERM stops a run gracefully\n" << run.log();
 }
 
 }  // namespace

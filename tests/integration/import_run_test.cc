@@ -220,6 +220,7 @@ TEST_F(ImportRunTest, ServeStagingWithABadLineRecordsTheFailure) {
   auto clear = RunMigrate({"clear-halt"}, source, destination, state, o);
   ASSERT_EQ(clear.exit_code, 0) << clear.err;
   auto second = RunMigrate({"run", "--once"}, source, destination, state, o);
+  EXPECT_EQ(second.exit_code, 8) << second.err;  // finished, with a failure recorded
   EXPECT_EQ(ImportKickoffs(), 2);
   auto store = Store();
   auto failures = *store->ListFailures(false, 100);
@@ -233,6 +234,7 @@ TEST_F(ImportRunTest, ServeStagingWithABadLineRecordsTheFailure) {
   auto diffs = CompareServers(source, destination, kGeneratedTypes, {});
   EXPECT_EQ(diffs.size(), 1u) << "only the damaged resource is missing";
   auto status = RunMigrate({"status"}, source, destination, state, o);
+  EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("failures:     1 unresolved"), std::string::npos) << status.out;
 }
 
@@ -263,7 +265,9 @@ TEST_F(ImportRunTest, AWindowWhoseImportFellShortOrFailedHoldsTheWatermark) {
   int round = 0;
   for (const auto& c : cases) {
     SCOPED_TRACE(c.faults);
-    auto before = Json::parse(RunMigrate({"status", "--json"}, source, destination, state, o).out);
+    auto status_before = RunMigrate({"status", "--json"}, source, destination, state, o);
+    ASSERT_EQ(status_before.exit_code, 0) << status_before.err;
+    auto before = Json::parse(status_before.out);
     ASSERT_TRUE(before["watermark"].is_string()) << before.dump();
     // Ten updates after the watermark: the next window holds them.
     ++round;
@@ -280,6 +284,7 @@ TEST_F(ImportRunTest, AWindowWhoseImportFellShortOrFailedHoldsTheWatermark) {
     EXPECT_EQ(deleted_jobs(), 2 * round) << "the abandoned export job is deleted\n" << broken.err;
 
     auto status = RunMigrate({"status", "--json"}, source, destination, state, o);
+    ASSERT_EQ(status.exit_code, 0) << status.err;
     auto report = Json::parse(status.out);
     EXPECT_EQ(report["watermark"], before["watermark"]) << "the watermark moved past the window";
     EXPECT_EQ(report["windows"]["failed"].get<int>(), 1) << status.out;
@@ -307,7 +312,9 @@ TEST_F(ImportRunTest, AWindowWhoseImportFellShortOrFailedHoldsTheWatermark) {
     auto diffs = CompareServers(source, destination, kGeneratedTypes, {});
     EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front() << "\n"
                                << rerun.err;
-    auto after = Json::parse(RunMigrate({"status", "--json"}, source, destination, state, o).out);
+    auto status_after = RunMigrate({"status", "--json"}, source, destination, state, o);
+    ASSERT_EQ(status_after.exit_code, 0) << status_after.err;
+    auto after = Json::parse(status_after.out);
     EXPECT_GT(after["watermark"].get<std::string>(), before["watermark"].get<std::string>());
     EXPECT_EQ(after["windows"]["failed"].get<int>(), 0) << after.dump();
   }
@@ -473,6 +480,7 @@ TEST_F(ImportRunTest, AzureBlobStagingWithAContainerSas) {
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
   EXPECT_FALSE(account.ListBlobs("sas-staging").empty());
   auto status = RunMigrate({"status", "--json"}, source, destination, state, o, env);
+  EXPECT_EQ(status.exit_code, 0) << status.err;
   for (const std::string& text : {run.out, run.err, status.out, status.err, ReadFile(state)}) {
     EXPECT_EQ(text.find("sig="), std::string::npos) << text;
   }

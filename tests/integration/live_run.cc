@@ -1,5 +1,7 @@
 #include "tests/integration/live_run.h"
 
+#include <gtest/gtest.h>
+
 #include <csignal>
 #include <stdexcept>
 #include <thread>
@@ -13,11 +15,16 @@ LiveRun::LiveRun(FhirServer& source, FhirServer& destination, const std::string&
     : dir_(dir) {
   SpawnOptions o;
   o.argv = {FhirMigrateBinary(),
-            "-o", "source.url=" + source.base_url(),
-            "-o", "destination.url=" + destination.base_url(),
-            "-o", "state.path=" + dir + "/state.db",
-            "-o", "migration.retry_backoff=100ms",
-            "-o", "http.max_backoff=200ms"};
+            "-o",
+            "source.url=" + source.base_url(),
+            "-o",
+            "destination.url=" + destination.base_url(),
+            "-o",
+            "state.path=" + dir + "/state.db",
+            "-o",
+            "migration.retry_backoff=100ms",
+            "-o",
+            "http.max_backoff=200ms"};
   for (const auto& v : overrides) {
     o.argv.push_back("-o");
     o.argv.push_back(v);
@@ -40,17 +47,24 @@ LiveRun::LiveRun(FhirServer& source, FhirServer& destination, const std::string&
     if (!process_->Running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  process_->IgnoreExitCode("it never served; the error below says why");
   throw std::runtime_error("fhir-migrate did not print its address: " + log());
 }
 
-LiveRun::~LiveRun() { Stop(); }
-
-void LiveRun::Stop() {
-  if (process_ && process_->Running()) {
-    process_->Signal(SIGTERM);
-    if (!process_->Wait(std::chrono::seconds(20))) process_->Signal(SIGKILL);
-    process_->Wait(std::chrono::seconds(5));
+LiveRun::~LiveRun() {
+  if (!process_ || !process_->Running()) return;
+  if (!::testing::Test::HasFailure()) {
+    ADD_FAILURE() << "the test never stopped its `run --follow` (LiveRun::Stop): " << log();
   }
+  process_->IgnoreExitCode("the test did not stop it; killed on the way out");
+}
+
+int LiveRun::Stop() {
+  process_->Signal(SIGTERM);
+  auto code = process_->Wait(std::chrono::seconds(20));
+  if (code) return *code;
+  process_->Signal(SIGKILL);
+  return process_->Wait(std::chrono::seconds(5)).value_or(-1);
 }
 
 std::string LiveRun::log() const { return ReadFile(dir_ + "/run.err"); }

@@ -20,7 +20,9 @@ class LiveRun {
   const std::string& base() const { return base_; }  // http://127.0.0.1:PORT
   std::string log() const;
   Process& process() { return *process_; }
-  void Stop();  // SIGTERM, wait
+  // SIGTERM, then waits (SIGKILL after 20 s): the exit code, 0 when it
+  // stopped gracefully. A LiveRun the test never stopped fails the test.
+  [[nodiscard]] int Stop();
 
  private:
   std::string dir_;

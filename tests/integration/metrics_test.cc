@@ -89,7 +89,7 @@ TEST(MetricsTest, CountersMoveDuringARunAndMatchTheFinalCounts) {
   EXPECT_TRUE(m.count("fhir_migrate_throttling_waits_total"));
   EXPECT_TRUE(m.count("fhir_migrate_bytes_staged"));
   EXPECT_EQ(HttpGet(run.base() + "/healthz").body, "ok\n");
-  run.Stop();
+  EXPECT_EQ(run.Stop(), 0) << "SIGTERM stops a run gracefully\n" << run.log();
 }
 
 }  // namespace

@@ -215,10 +215,10 @@ class NoLeakTest : public ::testing::Test {
     ExpectNoLeak("run stderr", run.err);
     ExpectNoLeak("run stdout", run.out);
     auto status = RunMigrate({"status", "--json"}, source, destination, state, o);
-    // (status's exit code is not asserted here: the status command is another
-    // module's; what it prints is scraped.)
+    EXPECT_EQ(status.exit_code, 0) << status.err;
     ExpectNoLeak("status", status.out + status.err);
     auto failures = RunMigrate({"failures", "list", "--json"}, source, destination, state, o);
+    EXPECT_EQ(failures.exit_code, 0) << failures.err;
     ExpectNoLeak("failures", failures.out + failures.err);
     std::string stored;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {

@@ -65,6 +65,7 @@ TEST_F(RestMigrationTest, ARejectedResourceIsQuarantinedAndTheRestLoads) {
   EXPECT_EQ(list[0]["http_status"], 400);
   EXPECT_NE(list[0]["reason"].get<std::string>().find("rejected by fault switch"), std::string::npos);
   auto status = RunMigrate({"status"}, source, destination, state);
+  EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("1 unresolved"), std::string::npos) << status.out;
   auto diffs = CompareServers(source, destination, kGeneratedTypes);
   ASSERT_EQ(diffs.size(), 1u);
@@ -78,7 +79,9 @@ TEST_F(RestMigrationTest, ASourcePageThatIsNotJsonFailsTheWindowAndHolds) {
                         {"migration.max_attempts=2", "migration.start=2023-01-01"});
   EXPECT_EQ(run.exit_code, 5) << run.err;  // halted
   EXPECT_NE(run.err.find("halted"), std::string::npos) << run.err;
-  auto s = nlohmann::json::parse(RunMigrate({"status", "--json"}, source, destination, state).out);
+  auto status = RunMigrate({"status", "--json"}, source, destination, state);
+  ASSERT_EQ(status.exit_code, 0) << status.err;  // a halted migration's status is no error
+  auto s = nlohmann::json::parse(status.out);
   EXPECT_TRUE(s["halted"].get<bool>());
   EXPECT_TRUE(s["watermark"].is_null()) << s.dump();
   // The fault goes away; clear-halt and run complete the migration.

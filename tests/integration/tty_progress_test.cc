@@ -3,54 +3,13 @@
 // Search windows were labelled "exporting" and the ETA read "--" until a
 // window was loaded.
 #include <gtest/gtest.h>
-#include <pty.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <regex>
 
 #include "tests/integration/compare.h"
 
 namespace fm::harness {
 namespace {
-
-struct PtyResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-PtyResult RunUnderPty(const std::vector<std::string>& argv) {
-  int master = -1;
-  winsize ws{};
-  ws.ws_row = 40;
-  ws.ws_col = 140;
-  pid_t pid = ::forkpty(&master, nullptr, nullptr, &ws);
-  if (pid < 0) return {};
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  PtyResult r;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(master, buf, sizeof buf);
-    if (n > 0) {
-      r.out.append(buf, static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    break;  // EIO once the child closed the terminal
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ::close(master);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
 
 std::vector<std::string> Args(FhirServer& source, FhirServer& destination,
                               const std::string& state) {
@@ -77,7 +36,7 @@ TEST(TtyProgressTest, BarsOnATerminalPlainLinesWhenPiped) {
   source.LoadNdjson(Generate(2000, 4, "2022-01-01", "2023-06-01"));
   std::string dir = TempDir("fm_tty");
 
-  auto tty = RunUnderPty(Args(source, destination, dir + "/tty.db"));
+  auto tty = RunOnTerminal(Args(source, destination, dir + "/tty.db"));
   ASSERT_EQ(tty.exit_code, 0) << tty.out;
   EXPECT_TRUE(std::regex_search(tty.out, kBar)) << tty.out;
   EXPECT_NE(tty.out.find("retries"), std::string::npos) << tty.out;

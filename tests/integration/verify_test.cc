@@ -194,7 +194,9 @@ TEST_F(VerifyTest, EveryPlantedDifferenceIsReportedExactlyAndNothingElse) {
   ASSERT_EQ(status.exit_code, 0) << status.err;
   EXPECT_EQ(json::parse(status.out)["last_check"]["kind"], "surface") << status.out;
   auto full_again = Verify({"--full"});
+  EXPECT_EQ(full_again.exit_code, 6) << full_again.err;
   status = RunMigrate({"status", "--json"}, source, destination, state);
+  ASSERT_EQ(status.exit_code, 0) << status.err;
   EXPECT_EQ(json::parse(status.out)["last_check"]["kind"], "full") << status.out;
 
   // Delete reconciliation: a dry run first, then --apply.
@@ -205,9 +207,11 @@ TEST_F(VerifyTest, EveryPlantedDifferenceIsReportedExactlyAndNothingElse) {
   EXPECT_EQ(x["listed"], json::array({"Patient/verify-extra-1"}));
   EXPECT_EQ(destination.Get("/Patient/verify-extra-1").status, 200);
   auto apply = Verify({"--full", "--fix-deletes", "--apply"});
+  EXPECT_EQ(apply.exit_code, 6) << apply.err;  // missing and different ones remain
   EXPECT_NE(apply.out.find("deleted 1 of 1"), std::string::npos) << apply.out;
   EXPECT_NE(destination.Get("/Patient/verify-extra-1").status, 200);
   auto after = Verify({"--full", "--json"});
+  EXPECT_EQ(after.exit_code, 6) << after.err;
   auto a = json::parse(after.out)["full"];
   EXPECT_TRUE(a["extra"].empty()) << a.dump();
   EXPECT_EQ(a["missing"].size(), 1u);
