@@ -26,10 +26,12 @@ function(fm_test name)
     return()
   endif()
   add_test(NAME ${name} COMMAND ${name})
-  if(NOT ARG_TIMEOUT)
-    set(ARG_TIMEOUT 300)
+  # Without TIMEOUT, CTest's own applies (the test presets' 900 s, or
+  # --timeout: the stress step gives its repetitions more).
+  if(ARG_TIMEOUT)
+    set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT})
   endif()
-  set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT}
+  set_tests_properties(${name} PROPERTIES
     ENVIRONMENT "FM_SOURCE_DIR=${CMAKE_SOURCE_DIR};FM_BINARY_DIR=${CMAKE_BINARY_DIR}")
   if(ARG_LABELS)
     set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}")
