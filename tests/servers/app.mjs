@@ -63,6 +63,22 @@ export const SWITCHES = {
   badJsonSearchPage: 'count',
   searchDelayMs: 'count',
   putReject: 'string[]',
+  batch429: 'count',
+  batch503: 'count',
+  batchWithoutRetryAfter: 'boolean',
+  holdBatchMs: 'count',
+  exportErrors: 'string[]',
+  kickoff429: 'count',
+  kickoff503: 'count',
+  kickoff500: 'count',
+  kickoff400: 'count',
+  exportJobFails: 'count',
+  purgeExportJobs: 'count',
+  download500: 'count',
+  download502Html: 'count',
+  retryAfterHttpDate: 'boolean',
+  manifestWithoutCount: 'boolean',
+  importFailAfter: 'count',
 };
 
 let indexed = false;
@@ -104,8 +120,15 @@ function newStats() {
     loadedViaAdmin: 0,
     kickoffs: [],
     tokenRejections: [],
+    failedJobPolls: 0,
+    batchesHeld: 0,
+    batchesHeldTotal: 0,
+    lastHeldBundle: [],
   };
 }
+
+/** Sleeps `ms` milliseconds (holdBatchMs). */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const MAX_TOKEN_REJECTIONS = 1000;
 
@@ -189,6 +212,15 @@ export function createApp({ name = 'fhir', log = () => {} } = {}) {
     }
     const isTx = bundle.type === 'transaction';
     const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
+    // The whole Bundle refused before anything is applied, as a busy server does.
+    const refuse = (status, code, diagnostics) =>
+      sendJson(res, status, operationOutcome(code, diagnostics), faults.batchWithoutRetryAfter ? {} : { 'Retry-After': String(faults.retryAfterSeconds ?? 1) });
+    if (take('batch429')) {
+      return refuse(429, 'throttled', 'Too many requests: the destination is throttling Bundles (fault switch batch429)');
+    }
+    if (take('batch503')) {
+      return refuse(503, 'transient', 'Service unavailable: the destination is overloaded, try again later (fault switch batch503)');
+    }
     const rejectSet = new Set(faults.putReject ?? []);
     const rejected = new Map();
     entries.forEach((e, i) => {
@@ -242,6 +274,15 @@ export function createApp({ name = 'fhir', log = () => {} } = {}) {
         if (vid) r.etag = `W/"${vid}"`;
         if (resource.meta?.lastUpdated) r.lastModified = resource.meta.lastUpdated;
       }
+    }
+    const hold = Number(faults.holdBatchMs ?? 0);
+    if (hold > 0) {
+      // Applied, not yet answered: a client killed now has loaded what it never heard of.
+      stats.batchesHeld++;
+      stats.batchesHeldTotal++;
+      stats.lastHeldBundle = entries.map((e) => String(e?.request?.url ?? '').split('?')[0]);
+      await sleep(hold);
+      stats.batchesHeld--;
     }
     sendJson(res, 200, { resourceType: 'Bundle', type: `${bundle.type}-response`, entry: out });
   }
@@ -343,6 +384,10 @@ export function createApp({ name = 'fhir', log = () => {} } = {}) {
           loadedViaAdmin: stats.loadedViaAdmin,
           kickoffs: stats.kickoffs,
           tokenRejections: stats.tokenRejections,
+          failedJobPolls: stats.failedJobPolls,
+          batchesHeld: stats.batchesHeld,
+          batchesHeldTotal: stats.batchesHeldTotal,
+          lastHeldBundle: stats.lastHeldBundle,
           resources,
           totalResources: Object.values(resources).reduce((a, b) => a + b, 0),
           tombstones: store.tombstones.length,
@@ -352,6 +397,14 @@ export function createApp({ name = 'fhir', log = () => {} } = {}) {
         {},
         PLAIN_JSON
       );
+    }
+    if (op === 'versions' && m === 'GET') {
+      // The server's own history: how many versions it stored of each resource it holds or held.
+      const versions = {};
+      for (const [type, byId] of store.history) {
+        for (const [id, hist] of byId) if (hist.length) versions[`${type}/${id}`] = hist.length;
+      }
+      return sendJson(res, 200, { versions }, {}, PLAIN_JSON);
     }
     if (op === 'faults' && m === 'POST') {
       const body = (await readJsonBody(req)) ?? {};

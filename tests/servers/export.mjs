@@ -60,6 +60,17 @@ function patientIdOf(ref) {
   return m ? m[1] : undefined;
 }
 
+/** Retry-After of a switch set: seconds, or an HTTP-date that many seconds ahead (retryAfterHttpDate). */
+export function retryAfterValue(f) {
+  const seconds = Number(f.retryAfterSeconds ?? 1);
+  return f.retryAfterHttpDate ? new Date(Date.now() + seconds * 1000).toUTCString() : String(seconds);
+}
+
+/** A proxy's 502 page: not FHIR, not JSON (download502Html). */
+const BAD_GATEWAY_HTML =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n' +
+  '<hr><center>nginx/1.24.0 (fault switch download502Html)</center>\r\n</body>\r\n</html>\r\n';
+
 /** Sleeps `ms` milliseconds (downloadDelayMs). */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -142,8 +153,9 @@ export class ExportManager {
     this.jobs.clear();
   }
 
+  /** Retry-After: retryAfterSeconds (default 1), as an HTTP-date with retryAfterHttpDate. */
   retryAfter() {
-    return String(this.faults().retryAfterSeconds ?? 1);
+    return retryAfterValue(this.faults());
   }
 
   /** exportRequiresToken: kick-off, status and files need "Authorization: Bearer <accessToken>". */
@@ -195,6 +207,22 @@ export class ExportManager {
     const lenient = preferLenient(req);
     const params = this.readParams(req, url, body);
     this.recordKickoff(req, url, level, groupId, body, params);
+    if (this.take('kickoff429')) {
+      return sendJson(res, 429, operationOutcome('throttled', 'An export is already running for this client; wait for it to finish (fault switch kickoff429)'), {
+        'Retry-After': this.retryAfter(),
+      });
+    }
+    if (this.take('kickoff503')) {
+      return sendJson(res, 503, operationOutcome('transient', 'The export service is starting up; try again shortly (fault switch kickoff503)'), {
+        'Retry-After': this.retryAfter(),
+      });
+    }
+    if (this.take('kickoff500')) {
+      return sendJson(res, 500, operationOutcome('processing', 'Export could not be queued: the job store rejected the request (fault switch kickoff500)'));
+    }
+    if (this.take('kickoff400')) {
+      return sendJson(res, 400, operationOutcome('not-supported', 'This server cannot export the requested resource types (fault switch kickoff400)'));
+    }
     const warnings = [];
     const reject = (msg) => {
       if (lenient) warnings.push(msg);
@@ -291,6 +319,18 @@ export class ExportManager {
         : [...this.store.knownTypes].filter((t) => this.store.index.get(t)?.byId.size || this.store.history.get(t)?.size)
     ).sort();
 
+    const deleted = [];
+    // deletedInOutputOnly (Azure): no deleted[]; deletions only as soft-deleted versions in output[].
+    for (const type of f.deletedInOutputOnly ? [] : scopeTypes) {
+      for (const tomb of this.latestTombstones(type, inWindow)) {
+        if (inCompartment(tomb.version)) deleted.push(tomb);
+      }
+    }
+    deleted.sort(cmpEntry);
+    // exportErrors: these resources cannot be written; each becomes an error in error[].
+    const failing = new Set(f.exportErrors ?? []);
+    const failed = new Set();
+
     const outputs = []; // [type, resources[]]
     for (const type of scopeTypes) {
       if (level !== 'system' && patientIds && type === 'Group') continue;
@@ -329,17 +369,17 @@ export class ExportManager {
       if (assoc.size) items.sort(cmpEntry);
       // Some servers list history newest first; the Bulk Data IG sets no order.
       if (assoc.has('_history') && f.historyNewestFirst) items.reverse();
-      const kept = filters.has(type) ? items.filter((e) => passesTypeFilter(e.res)) : items;
+      const kept = items.filter((e) => {
+        const key = `${type}/${e.id}`;
+        if (filters.has(type) && !passesTypeFilter(e.res)) return false;
+        if (failing.has(key)) {
+          failed.add(key);
+          return false;
+        }
+        return true;
+      });
       if (kept.length) outputs.push([type, kept.map((e) => e.res)]);
     }
-    const deleted = [];
-    // deletedInOutputOnly (Azure): no deleted[]; deletions only as soft-deleted versions in output[].
-    for (const type of f.deletedInOutputOnly ? [] : scopeTypes) {
-      for (const tomb of this.latestTombstones(type, inWindow)) {
-        if (inCompartment(tomb.version)) deleted.push(tomb);
-      }
-    }
-    deleted.sort(cmpEntry);
 
     const maxLines = Math.max(1, Number(f.maxLinesPerFile ?? 1000) || 1000);
     const files = new Map();
@@ -361,7 +401,20 @@ export class ExportManager {
       entry: [{ request: { method: 'DELETE', url: `${tomb.type}/${tomb.id}` } }],
     }));
     const deletedFiles = addFiles('deleted', 'Bundle', 'deleted', deletedBundles);
-    const errorItems = warnings.map((w) => operationOutcome('informational', w, 'warning'));
+    const errorItems = [
+      ...[...failed].sort().map((key) => ({
+        resourceType: 'OperationOutcome',
+        issue: [
+          {
+            severity: 'error',
+            code: 'processing',
+            diagnostics: `Failed to export ${key}: the stored resource could not be serialized (fault switch exportErrors)`,
+            expression: [key],
+          },
+        ],
+      })),
+      ...warnings.map((w) => operationOutcome('informational', w, 'warning')),
+    ];
     const errorFiles = addFiles('error', 'OperationOutcome', 'error', errorItems);
 
     const id = randomUUID();
@@ -374,6 +427,8 @@ export class ExportManager {
       token: f.accessToken ?? 'test-token',
       requiredPolls: Math.max(0, Number(f.exportPolls ?? 1)),
       polls: 0,
+      fails: this.take('exportJobFails'),
+      purge: this.take('purgeExportJobs'),
       files,
       output,
       deletedFiles,
@@ -429,6 +484,11 @@ export class ExportManager {
       });
     }
     const required = Math.max(job.requiredPolls, Number(f.slowExportPolls ?? 0));
+    if (job.purge && (job.polls >= 1 || required === 0)) {
+      // Purged by the server while the client was polling (e.g. a retention sweep).
+      this.jobs.delete(id);
+      this.job(id);
+    }
     if (job.polls < required) {
       job.polls++;
       return send(res, 202, null, {
@@ -436,13 +496,18 @@ export class ExportManager {
         'Retry-After': this.retryAfter(),
       });
     }
+    if (job.fails) {
+      // The job failed for good: a non-transient OperationOutcome on every poll.
+      this.stats.failedJobPolls++;
+      return sendJson(res, 500, operationOutcome('processing', `Export job ${job.id} failed: the database export step aborted (fault switch exportJobFails)`));
+    }
     job.gen++;
     const q = f.expireFiles ? `?gen=${job.gen}` : '';
     const fileBase = ExportManager.movedBase(f.offOriginFiles, baseUrl);
     const item = (file) => ({
       type: file.type,
       url: `${fileBase}/$export-file/${job.id}/${file.name}.ndjson${q}`,
-      count: file.items.length,
+      ...(f.manifestWithoutCount ? {} : { count: file.items.length }),
     });
     const manifest = {
       transactionTime: job.transactionTime,
@@ -507,6 +572,12 @@ export class ExportManager {
         if (job.validFromGen === undefined) job.validFromGen = job.gen + 1;
         throw new HttpError(410, 'expired', 'File URL expired (fault switch expireFiles): re-read the status URL for fresh links');
       }
+    }
+    if (this.take('download500')) {
+      return sendJson(res, 500, operationOutcome('exception', 'Internal error while reading the export file (fault switch download500)'));
+    }
+    if (this.take('download502Html')) {
+      return send(res, 502, BAD_GATEWAY_HTML, { 'Content-Type': 'text/html' });
     }
     if (this.take('download429')) {
       return sendJson(res, 429, operationOutcome('throttled', 'Too many requests (fault switch download429)'), {

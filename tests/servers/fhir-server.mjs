@@ -118,12 +118,19 @@
 //                                       counters. Export jobs (and their files) are kept, so a test
 //                                       can export, reset and $import its own files; fault switches
 //                                       stay (clear them with faults {})
+//   GET  /fhir/$admin/versions          {versions:{"<Type>/<id>":n}}: how many versions the server
+//                                       stored of every resource it holds or held (its own history,
+//                                       what GET /fhir/<Type>/<id>/_history totals), for all at once
 //   GET  /fhir/$admin/stats             {requests:{"<METHOD> <route>":n}, exportKickoffs,
 //                                       exportJobs, importKickoffs, importJobs, loadedViaAdmin,
 //                                       kickoffs:[{method, path, level, groupId?, query, body,
 //                                       params:{name:[values]}}] (each kick-off that got past the
 //                                       token and Prefer checks), tokenRejections, resources:{type:n},
-//                                       totalResources, tombstones, faults, ...}
+//                                       totalResources, tombstones, faults, failedJobPolls (status
+//                                       polls answered for jobs failed by exportJobFails),
+//                                       batchesHeld (Bundles applied whose answer holdBatchMs still
+//                                       holds), batchesHeldTotal, lastHeldBundle (["Type/id"] of the
+//                                       newest held Bundle's entries), ...}
 //                                       kickoffs: the last 50 $export kick-offs, oldest first:
 //                                       {method, path ("/fhir/Patient/$export"), level (system |
 //                                       patient | group), groupId, query ([[name, value]] as sent),
@@ -136,12 +143,33 @@
 //                                       unknown names/wrong types → 400. GET returns them.
 //
 // SWITCHES (POST /fhir/$admin/faults). Counters (N) decrement as they fire.
+//   Retry-After values are retryAfterSeconds (default 1) unless a switch says otherwise.
+//   kickoff429: N           next N $export kick-offs → 429 + Retry-After, OperationOutcome throttled
+//                           "An export is already running for this client; ..."
+//   kickoff503: N           next N $export kick-offs → 503 + Retry-After, OperationOutcome transient
+//   kickoff500: N           next N $export kick-offs → 500, OperationOutcome processing (not transient:
+//                           the request failed for good)
+//   kickoff400: N           next N $export kick-offs → 400, OperationOutcome not-supported
+//   exportJobFails: N       the next N export jobs fail for good: once their 202 polls are over, every
+//                           status poll answers 500 + OperationOutcome processing "Export job <id>
+//                           failed: ..." (counted in stats.failedJobPolls)
+//   purgeExportJobs: N      the next N export jobs are purged after their first 202 poll (at their
+//                           first poll when they have none): the status URL answers 404
+//   exportErrors: ["Patient/abc", ...]  these resources cannot be exported: left out of output[]
+//                           (every version), each reported in error[] by an OperationOutcome
+//                           {severity error, code processing, diagnostics "Failed to export
+//                           Patient/abc: ...", expression ["Patient/abc"]}, next to the good files
+//   manifestWithoutCount: true  manifest output/error/deleted items carry no count
+//   retryAfterHttpDate: true  Retry-After on kick-offs and export/import status polls is an
+//                           HTTP-date (now + retryAfterSeconds) instead of seconds
 //   exportStatus429: N      next N export status polls → 429 + Retry-After
 //   exportTransient500: N   next N export status polls → 500, OperationOutcome issue.code transient
 //   slowExportPolls: N      export status stays 202 for N polls (instead of exportPolls)
 //   exportPolls: N          202 polls before an export completes (default 1)
 //   retryAfterSeconds: S    Retry-After on export/import status polls (default 1)
 //   download429: N          next N export file downloads → 429 + Retry-After: 1
+//   download500: N          next N export file downloads → 500 OperationOutcome exception
+//   download502Html: N      next N export file downloads → 502 with a proxy's text/html page (not FHIR)
 //   truncateFile: N         next N downloads send the full Content-Length, then half the bytes
 //                           (cut mid-line) and the socket is destroyed
 //   shortFile: N            next N downloads answer 200 with every line of the file but the last
@@ -183,6 +211,9 @@
 //                           not stored, not in error[]; output[].count counts only what was stored
 //   importFailJob: N        the next N import jobs fail after reading their inputs (nothing stored);
 //                           their status URL answers 400 OperationOutcome "Import failed: ..."
+//   importFailAfter: N      the next import job stores its first N resources, then fails (status 400
+//                           OperationOutcome "Import failed: the job stopped after importing N
+//                           resources: ..."); what it stored stays, as on Azure. Used up by that job
 //   (search faults hit result pages only, never _summary=count / _count=0 probes)
 //   searchPage500: N        next N searches → 500
 //   search429: N            next N searches → 429 + Retry-After: 1
@@ -192,6 +223,14 @@
 //   putReject: ["Patient/abc", ...]  PUTs of these targets → 400 OperationOutcome "... rejected by
 //                           fault switch" (batch entries; a transaction containing one fails whole;
 //                           direct PUTs too)
+//   batch429: N             next N batch/transaction Bundles (POST /fhir) → 429 as a whole, nothing
+//                           applied, OperationOutcome throttled, Retry-After
+//   batch503: N             next N batch/transaction Bundles → 503 as a whole, nothing applied,
+//                           OperationOutcome transient, Retry-After
+//   batchWithoutRetryAfter: true  batch429 / batch503 answers carry no Retry-After
+//   holdBatchMs: N          every batch/transaction Bundle is applied, then its answer is held N ms
+//                           (stats.batchesHeld): a client killed meanwhile loaded what it never
+//                           heard of
 
 import http from 'node:http';
 

@@ -17,6 +17,7 @@ import {
   sendJson,
   wantsRespondAsync,
 } from './util.mjs';
+import { retryAfterValue } from './export.mjs';
 
 const FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 const CHUNK = 1000;
@@ -79,7 +80,7 @@ export class ImportManager {
   }
 
   retryAfter() {
-    return String(this.faults().retryAfterSeconds ?? 1);
+    return retryAfterValue(this.faults());
   }
 
   /** importTransient500 applies to the next N import requests (kick-off or status poll). */
@@ -158,6 +159,12 @@ export class ImportManager {
   async run(job) {
     const keepMeta = job.mode === 'IncrementalLoad';
     const failJob = this.take('importFailJob');
+    // importFailAfter: this job stores its first N resources, then fails; what it stored stays
+    // (as on Azure). The switch is used up by this job.
+    const f = this.faults();
+    const failAfter = f.importFailAfter;
+    if (failAfter !== undefined) delete f.importFailAfter;
+    let stored = 0;
     for (const input of job.inputs) {
       if (job.cancelled) return;
       let stream;
@@ -177,9 +184,11 @@ export class ImportManager {
         await this.store.lock.run(() => {
           for (const [n, r] of items) {
             if (this.take('importDrop')) continue; // silently lost: no count, no error
+            if (failAfter !== undefined && stored >= failAfter) break;
             try {
               this.store.loadResource(r, { keepMeta });
               input.count++;
+              stored++;
             } catch (err) {
               input.errors.push(this.lineError(input, n, err.message));
             }
@@ -211,14 +220,25 @@ export class ImportManager {
           }
           chunk.push([n, r]);
           if (chunk.length >= CHUNK) await flush();
+          if (failAfter !== undefined && stored >= failAfter) break;
         }
         await flush();
+        if (failAfter !== undefined && stored >= failAfter) {
+          stream.destroy();
+          break;
+        }
       } catch (err) {
         job.state = 'failed';
         job.failure = `Error while reading ${input.url}: ${err.message}`;
         this.log(`import ${job.id} failed: ${job.failure}`);
         return;
       }
+    }
+    if (failAfter !== undefined) {
+      job.state = 'failed';
+      job.failure = `the job stopped after importing ${stored} resources: the database ran out of space (fault switch importFailAfter)`;
+      this.log(`import ${job.id} failed: ${job.failure}`);
+      return;
     }
     if (failJob) {
       job.state = 'failed';

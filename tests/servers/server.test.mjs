@@ -238,6 +238,61 @@ describe('REST basics', () => {
     assert.equal((await get('/Patient/t1')).status, 404);
     assert.equal((await request('PUT', '/Patient/bad', { body: { resourceType: 'Patient', id: 'bad' } })).status, 400);
   });
+
+  const batchOf = (...ids) => ({
+    resourceType: 'Bundle',
+    type: 'batch',
+    entry: ids.map((id) => ({ request: { method: 'PUT', url: `Patient/${id}` }, resource: { resourceType: 'Patient', id } })),
+  });
+
+  test('batch429 / batch503 refuse a whole Bundle, with or without Retry-After', async () => {
+    await faults({ batch429: 1, batch503: 1, retryAfterSeconds: 3 });
+    const r429 = await request('POST', '', { body: batchOf('q1') });
+    assert.equal(r429.status, 429);
+    assert.equal(r429.headers['retry-after'], '3');
+    assert.equal(r429.json.issue[0].code, 'throttled');
+    const r503 = await request('POST', '', { body: batchOf('q1') });
+    assert.equal(r503.status, 503);
+    assert.equal(r503.headers['retry-after'], '3');
+    assert.equal(r503.json.issue[0].code, 'transient');
+    assert.equal((await get('/Patient/q1')).status, 404, 'nothing applied');
+    await faults({ batch429: 1, batch503: 1, batchWithoutRetryAfter: true });
+    for (const status of [429, 503]) {
+      const r = await request('POST', '', { body: batchOf('q1') });
+      assert.equal(r.status, status);
+      assert.equal(r.headers['retry-after'], undefined);
+    }
+    assert.equal((await request('POST', '', { body: batchOf('q1') })).status, 200);
+    assert.equal((await get('/Patient/q1')).status, 200);
+  });
+
+  test('holdBatchMs: applied at once, answered late; stats say so', async () => {
+    await faults({ holdBatchMs: 400 });
+    const pending = request('POST', '', { body: batchOf('h1', 'h2') });
+    let st;
+    for (let i = 0; i < 100; i++) {
+      st = (await get('/$admin/stats')).json;
+      if (st.batchesHeld > 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(st.batchesHeld, 1);
+    assert.equal(st.batchesHeldTotal, 1);
+    assert.deepEqual(st.lastHeldBundle, ['Patient/h1', 'Patient/h2']);
+    assert.equal((await get('/Patient/h1')).status, 200, 'applied before the answer');
+    const answered = await pending;
+    assert.equal(answered.status, 200);
+    assert.equal((await get('/$admin/stats')).json.batchesHeld, 0);
+  });
+
+  test('$admin/versions counts every version the server stored, like _history', async () => {
+    await request('PUT', '/Patient/v1', { body: { resourceType: 'Patient', id: 'v1' } });
+    await request('PUT', '/Patient/v1', { body: { resourceType: 'Patient', id: 'v1' } }); // identical: a version all the same
+    await request('POST', '', { body: batchOf('v1', 'v2') });
+    await load([P('v3', '2020-01-01T00:00:00Z')]);
+    const { versions } = (await get('/$admin/versions')).json;
+    assert.deepEqual(versions, { 'Patient/v1': 3, 'Patient/v2': 1, 'Patient/v3': 1 });
+    for (const [key, n] of Object.entries(versions)) assert.equal((await get(`/${key}/_history`)).json.total, n, key);
+  });
 });
 
 describe('search', () => {
@@ -652,6 +707,110 @@ describe('$export', () => {
     assert.equal((await get(fileUrl)).status, 410);
   });
 
+  test('kick-off faults: 429 already running, 503 transient, 500 and 400 for good', async () => {
+    await faults({ kickoff429: 1, kickoff503: 1, kickoff500: 1, kickoff400: 1, retryAfterSeconds: 4 });
+    const r429 = await get('/$export', ASYNC);
+    assert.equal(r429.status, 429);
+    assert.equal(r429.headers['retry-after'], '4');
+    assert.match(r429.json.issue[0].diagnostics, /already running/);
+    const r503 = await get('/$export', ASYNC);
+    assert.equal(r503.status, 503);
+    assert.equal(r503.json.issue[0].code, 'transient');
+    assert.equal(r503.headers['retry-after'], '4');
+    const r500 = await get('/$export', ASYNC);
+    assert.equal(r500.status, 500);
+    assert.equal(r500.json.issue[0].code, 'processing');
+    assert.equal(r500.headers['retry-after'], undefined);
+    const r400 = await get('/$export', ASYNC);
+    assert.equal(r400.status, 400);
+    assert.equal(r400.json.issue[0].code, 'not-supported');
+    assert.equal((await get('/$export', ASYNC)).status, 202, 'the switches are used up');
+    assert.equal((await get('/$admin/stats')).json.exportKickoffs, 5);
+  });
+
+  test('exportJobFails: a failed job answers 500 with a non-transient OperationOutcome on every poll', async () => {
+    await faults({ exportJobFails: 1, exportPolls: 1 });
+    const k = await get('/$export?_type=Patient', ASYNC);
+    const url = k.headers['content-location'];
+    assert.equal((await get(url)).status, 202);
+    for (let i = 0; i < 2; i++) {
+      const r = await get(url);
+      assert.equal(r.status, 500);
+      assert.equal(r.json.issue[0].severity, 'error');
+      assert.equal(r.json.issue[0].code, 'processing');
+      assert.match(r.json.issue[0].diagnostics, /failed/);
+    }
+    assert.equal((await get('/$admin/stats')).json.failedJobPolls, 2);
+    assert.equal((await exportManifest('/$export?_type=Patient')).manifest.output.length, 1, 'only the next job fails');
+  });
+
+  test('purgeExportJobs: the status URL answers 404 in the middle of polling', async () => {
+    await faults({ purgeExportJobs: 1, slowExportPolls: 3 });
+    const url = (await get('/$export?_type=Patient', ASYNC)).headers['content-location'];
+    assert.equal((await get(url)).status, 202);
+    const gone = await get(url);
+    assert.equal(gone.status, 404);
+    assert.equal(gone.json.resourceType, 'OperationOutcome');
+    assert.equal((await get(url)).status, 404);
+    await faults({});
+    assert.equal((await exportManifest('/$export?_type=Patient')).manifest.output[0].count, 3, 'the next job is kept');
+  });
+
+  test('exportErrors: error OperationOutcomes in error[] next to good files, the resource left out', async () => {
+    await faults({ exportErrors: ['Patient/p2', 'Observation/o2'] });
+    const { manifest } = await exportManifest('/$export?_type=Patient,Observation&_elements=id');
+    assert.deepEqual(await exportedIds(manifest), ['Observation/o1', 'Patient/p1', 'Patient/p3']);
+    assert.equal(manifest.error.length, 1);
+    assert.equal(manifest.error[0].type, 'OperationOutcome');
+    const errors = await ndjsonOf(manifest.error[0].url);
+    assert.equal(manifest.error[0].count, errors.length);
+    const real = errors.filter((o) => o.issue[0].severity === 'error');
+    assert.deepEqual(
+      real.map((o) => o.issue[0].expression),
+      [['Observation/o2'], ['Patient/p2']]
+    );
+    for (const o of real) {
+      assert.equal(o.resourceType, 'OperationOutcome');
+      assert.equal(o.issue[0].code, 'processing');
+      assert.match(o.issue[0].diagnostics, new RegExp(`Failed to export ${o.issue[0].expression[0]}`));
+    }
+    assert.deepEqual(
+      errors.filter((o) => o.issue[0].severity !== 'error').map((o) => o.issue[0].severity),
+      ['warning'],
+      'the _elements warning is still there'
+    );
+  });
+
+  test('manifestWithoutCount, retryAfterHttpDate', async () => {
+    await faults({ manifestWithoutCount: true, retryAfterHttpDate: true, retryAfterSeconds: 3600, exportPolls: 1 });
+    const url = (await get('/$export?_type=Patient', ASYNC)).headers['content-location'];
+    const running = await get(url);
+    assert.equal(running.status, 202);
+    const date = Date.parse(running.headers['retry-after']);
+    assert.match(running.headers['retry-after'], /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+    assert.ok(date > Date.now() + 3500_000 && date < Date.now() + 3700_000, running.headers['retry-after']);
+    const done = await get(url);
+    assert.equal(done.status, 200);
+    assert.ok(done.json.output.length > 0);
+    for (const item of done.json.output) assert.equal('count' in item, false);
+    assert.deepEqual(await exportedIds(done.json), ['Patient/p1', 'Patient/p2', 'Patient/p3']);
+  });
+
+  test('download faults: 500 OperationOutcome, 502 HTML page', async () => {
+    const { manifest } = await exportManifest('/$export?_type=Patient');
+    const fileUrl = manifest.output[0].url;
+    await faults({ download500: 1, download502Html: 1 });
+    const r500 = await get(fileUrl);
+    assert.equal(r500.status, 500);
+    assert.equal(r500.json.resourceType, 'OperationOutcome');
+    const r502 = await get(fileUrl);
+    assert.equal(r502.status, 502);
+    assert.match(r502.headers['content-type'], /^text\/html/);
+    assert.match(r502.text, /<h1>502 Bad Gateway<\/h1>/);
+    assert.equal(r502.json, undefined, 'not JSON');
+    assert.equal((await get(fileUrl)).status, 200);
+  });
+
   test('exportRequiresToken', async () => {
     await faults({ exportRequiresToken: true, accessToken: 'abc' });
     assert.equal((await get('/$export', ASYNC)).status, 401);
@@ -761,6 +920,21 @@ describe('$import', () => {
     await faults({});
     ({ status } = await runImport(body));
     assert.equal(status.json.output[0].count, 3);
+  });
+
+  test('importFailAfter: the job fails after importing part of its input, and what it imported stays', async () => {
+    await faults({ importFailAfter: 2 });
+    const { status } = await runImport(importBody([['Patient', `${files.url}/bad.ndjson`]], 'InitialLoad'));
+    assert.equal(status.status, 400);
+    assert.equal(status.json.issue[0].severity, 'error');
+    assert.match(status.json.issue[0].diagnostics, /^Import failed: the job stopped after importing 2 resources/);
+    assert.equal((await get('/Patient/ok1')).status, 200, 'imported before the failure: kept');
+    assert.equal((await get('/Patient/ok2')).status, 200);
+    assert.deepEqual((await get('/$admin/faults')).json.faults, {}, 'used up by that job');
+    await faults({ importFailAfter: 1 });
+    const again = await runImport(importBody([['Patient', `${files.url}/versions.ndjson`]]));
+    assert.equal(again.status.status, 400);
+    assert.deepEqual((await get('/$admin/stats')).json.resources, { Patient: 3 }, 'one more resource stored');
   });
 });
 
