@@ -3,7 +3,10 @@
 #include "server/status_report.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -76,15 +79,53 @@ std::string ReadGolden(const std::string& name) {
   return ss.str();
 }
 
+// FM_UPDATE_GOLDEN=1 rewrites a golden file after a deliberate change: it is
+// for people. Under CI (the environment variable CI is set, as CI services
+// set it) the rewrite is refused, since a run that rewrites its own
+// expectation always passes. Returns why it refused, or "" (written, or not
+// asked for).
+std::string UpdateGolden(const std::string& path, const std::string& text, const char* update,
+                         const char* ci) {
+  if (update == nullptr) return "";
+  if (ci != nullptr) {
+    return "FM_UPDATE_GOLDEN is set under CI (CI=" + std::string(ci) + "): " + path +
+           " is not rewritten; update it by hand and commit it";
+  }
+  std::ofstream(path) << text;
+  return "";
+}
+
 TEST(StatusReport, TextMatchesTheGoldenFile) {
   auto store = BuildStore();
   auto report = GatherStatus(*store, T("2024-06-01T12:00:00Z"));
   ASSERT_TRUE(report.ok()) << report.error().ToString();
   std::string text = StatusText(*report);
-  if (std::getenv("FM_UPDATE_GOLDEN")) {
-    std::ofstream(std::string(FM_SERVER_TESTDATA) + "/status.golden") << text;
-  }
+  std::string refused = UpdateGolden(std::string(FM_SERVER_TESTDATA) + "/status.golden", text,
+                                     std::getenv("FM_UPDATE_GOLDEN"), std::getenv("CI"));
+  EXPECT_EQ(refused, "");
   EXPECT_EQ(text, ReadGolden("status.golden"));
+}
+
+TEST(StatusReport, TheGoldenFileIsNeverRewrittenUnderCi) {
+  char dir_template[] = "/tmp/fm_golden_XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  std::string path = std::string(dir_template) + "/status.golden";
+  std::ofstream(path) << "expected";
+  auto read = [&] {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  std::string refused = UpdateGolden(path, "what the code prints now", "1", "true");
+  EXPECT_NE(refused.find("FM_UPDATE_GOLDEN is set under CI"), std::string::npos) << refused;
+  EXPECT_EQ(read(), "expected");
+  EXPECT_EQ(UpdateGolden(path, "what the code prints now", nullptr, "true"), "");
+  EXPECT_EQ(read(), "expected");
+  EXPECT_EQ(UpdateGolden(path, "what the code prints now", "1", nullptr), "");
+  EXPECT_EQ(read(), "what the code prints now");
+  std::remove(path.c_str());
+  ::rmdir(dir_template);
 }
 
 TEST(StatusReport, EmptyStoreSaysSo) {
