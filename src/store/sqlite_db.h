@@ -21,6 +21,10 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
+namespace fm::store {
+class StateStore;
+}  // namespace fm::store
+
 namespace fm::store::internal {
 
 // One forward migration: turns a version-1 schema into `version`. Released
@@ -161,5 +165,10 @@ class Db {
   base::Error doom_error_;
   int schema_version_ = 0;
 };
+
+// The connection of a store opened by OpenSqliteStateStore, or nullptr for
+// any other StateStore: lets a test ask that connection itself what it runs
+// with (pragmas are per connection; a second one reports its own).
+Db* SqliteDbOf(StateStore& store);
 
 }  // namespace fm::store::internal

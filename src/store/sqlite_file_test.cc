@@ -111,6 +111,30 @@ TEST(SqliteFileTest, ReadOnlyOpenNeedsACurrentSchemaAndNeverCreatesOne) {
   EXPECT_TRUE(Contains(old.error().message, "older")) << old.error().message;
 }
 
+// docs/state-store.md promises WAL with synchronous=FULL (a commit returns
+// only once the WAL is fsynced, so an acknowledged commit survives a power
+// cut) and foreign_keys=ON. Pragmas belong to a connection, so the store's
+// own connection is asked, not a second one with its own defaults.
+TEST(SqliteFileTest, TheStoresOwnConnectionRunsWalWithSynchronousFull) {
+  std::string path = testing::TempDir() + "/state.db";
+  auto store = testing::OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  internal::Db* db = internal::SqliteDbOf(*store);
+  ASSERT_NE(db, nullptr);
+  std::lock_guard lock(db->mu());
+  auto ask = [&](const char* sql) -> std::string {
+    auto stmt = db->Prepare(sql, "pragma");
+    EXPECT_TRUE(stmt.ok());
+    if (!stmt.ok()) return "";
+    auto row = stmt->Step();
+    EXPECT_TRUE(row.ok() && *row) << sql;
+    return row.ok() && *row ? stmt->Text(0) : "";
+  };
+  EXPECT_EQ(ask("PRAGMA synchronous"), "2");  // FULL (NORMAL is 1)
+  EXPECT_EQ(ask("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(ask("PRAGMA foreign_keys"), "1");
+}
+
 TEST(SqliteFileTest, StateFilesAreOwnerOnly) {
   std::string dir = testing::TempDir();
   std::string path = dir + "/state.db";

@@ -115,6 +115,7 @@ Result<int64_t> ReadInt(const Stmt& s) { return s.Int(0); }
 class SqliteStateStore final : public StateStore {
  public:
   explicit SqliteStateStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+  Db* db() { return db_.get(); }
 
   Status Transaction(const std::function<Status()>& fn) override { return db_->Transaction(fn); }
 
@@ -434,6 +435,15 @@ class SqliteStateStore final : public StateStore {
 #undef FM_FAILURE_COLS
 
 }  // namespace
+
+namespace internal {
+
+Db* SqliteDbOf(StateStore& store) {
+  auto* sqlite = dynamic_cast<SqliteStateStore*>(&store);
+  return sqlite != nullptr ? sqlite->db() : nullptr;
+}
+
+}  // namespace internal
 
 Result<std::unique_ptr<StateStore>> OpenSqliteStateStore(const SqliteOptions& options) {
   FM_ASSIGN_OR_RETURN(auto db,
