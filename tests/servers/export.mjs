@@ -327,6 +327,8 @@ export class ExportManager {
       }
     }
     deleted.sort(cmpEntry);
+    // Bulk Data IG: a resource listed in deleted[] SHALL NOT also be in output[].
+    const deletedKeys = new Set(deleted.map((tomb) => `${tomb.type}/${tomb.id}`));
     // exportErrors: these resources cannot be written; each becomes an error in error[].
     const failing = new Set(f.exportErrors ?? []);
     const failed = new Set();
@@ -371,6 +373,7 @@ export class ExportManager {
       if (assoc.has('_history') && f.historyNewestFirst) items.reverse();
       const kept = items.filter((e) => {
         const key = `${type}/${e.id}`;
+        if (deletedKeys.has(key)) return false;
         if (filters.has(type) && !passesTypeFilter(e.res)) return false;
         if (failing.has(key)) {
           failed.add(key);

@@ -65,7 +65,10 @@
 //     application/ndjson, ndjson), includeAssociatedData=_history (every stored version) and/or
 //     _deleted (deleted resources as soft-deleted versions with the Azure deleted-state
 //     extension: with _history every deletion in the window, also of resources created again
-//     since; without it the newest deletion of each resource deleted now), patient (Patient/Group level), _typeFilter ("Type?query", repeatable or
+//     since; without it the newest deletion of each resource deleted now; a resource deleted now
+//     is listed in deleted[] instead, so these versions reach output[] only for resources created
+//     again, or with deletedInOutputOnly), patient (Patient/Group level), _typeFilter
+//     ("Type?query", repeatable or
 //     comma-separated; the query's parameters are matched like a search, with @medplum/core's
 //     matchesSearchRequest, e.g. Observation?status=final or MedicationRequest?status=active;
 //     several filters of one type are OR'ed; types without a filter are unfiltered; it narrows
@@ -82,7 +85,9 @@
 //                                       {type,url,count} (files of maxLinesPerFile lines, default
 //                                       1000, named <Type>-<n>.ndjson), error[], deleted[] (NDJSON
 //                                       of transaction Bundles with one DELETE entry each, for
-//                                       resources deleted in [_since, upper) that do not exist now)
+//                                       resources deleted in [_since, upper) that do not exist now).
+//                                       A resource in deleted[] is never in output[], none of its
+//                                       versions (Bulk Data IG: it SHALL NOT be in both)
 //   DELETE /fhir/$export-status/:id     202, later 404
 //   GET /fhir/$export-file/:jobId/:name.ndjson  application/fhir+ndjson; Range → 206 (416 when
 //                                       unsatisfiable); gzip when Accept-Encoding has gzip. With

@@ -460,8 +460,12 @@ describe('$export', () => {
     for (const o of m.output) all.push(...(await ndjsonOf(o.url)));
     const p1 = all.filter((r) => r.id === 'p1');
     assert.equal(p1.length, 2, 'both versions of p1');
-    const p2 = all.filter((r) => r.id === 'p2');
-    assert.ok(p2.some((r) => r.meta.extension?.some((e) => e.valueString === 'soft-deleted')));
+    assert.deepEqual(
+      all.filter((r) => r.id === 'p2'),
+      [],
+      'p2 is in deleted[]: none of its versions is in output[]'
+    );
+    assert.deepEqual(await exportedIds(m, 'deleted'), ['Patient/p2']);
     // deleted window: a _since after the delete excludes it
     m = (await exportManifest(`/$export?_type=Patient&_since=${encodeURIComponent(new Date(Date.now() + 60000).toISOString())}`)).manifest;
     assert.equal(m.deleted.length, 0);
@@ -487,6 +491,21 @@ describe('$export', () => {
     ({ manifest, all } = await exported('includeAssociatedData=_deleted'));
     assert.equal(manifest.deleted.length, 0);
     assert.deepEqual(all.filter((r) => r.id === 'p2').map(soft), [true]);
+  });
+
+  test('a resource in deleted[] is never in output[], whatever includeAssociatedData says', async () => {
+    await request('DELETE', '/Patient/p1');
+    await request('PUT', '/Patient/p1', { body: { resourceType: 'Patient', id: 'p1', active: false } }); // created again
+    await request('DELETE', '/Patient/p2');
+    await request('DELETE', '/Observation/o1');
+    for (const assoc of ['', '&includeAssociatedData=_deleted', '&includeAssociatedData=_history', '&includeAssociatedData=_history,_deleted']) {
+      const { manifest } = await exportManifest(`/$export?_type=Patient,Observation${assoc}`);
+      const deleted = await exportedIds(manifest, 'deleted');
+      assert.deepEqual(deleted, ['Observation/o1', 'Patient/p2'], assoc);
+      const output = new Set(await exportedIds(manifest));
+      for (const key of deleted) assert.ok(!output.has(key), `${key} in both deleted[] and output[] (${assoc})`);
+      assert.ok(output.has('Patient/p1'), `the re-created p1 stays in output[] (${assoc})`);
+    }
   });
 
   test('historyNewestFirst lists each type\'s versions newest first', async () => {
