@@ -7,6 +7,7 @@
 #include <random>
 
 #include "base/strings.h"
+#include "http/response_text.h"
 
 namespace fm::http {
 namespace {
@@ -57,6 +58,10 @@ class RetryingTransport : public Transport {
         if (!IsRetryableStatus(status)) return result;
         event.http_status = status;
         event.reason = "HTTP " + std::to_string(status);
+        // The server's own words: "HTTP 503" alone does not tell a throttled
+        // server from one that is down.
+        std::string detail = DescribeErrorBody(result->body);
+        if (!detail.empty()) event.reason += ": " + detail;
         std::optional<base::Millis> requested;
         const std::string* header = FindHeader(result->headers, "Retry-After");
         if (header && (status == 429 || status == 503)) {

@@ -81,6 +81,24 @@ TEST_F(RetryTest, RetriesServiceUnavailableThenSucceeds) {
   EXPECT_EQ(events_[1].delay, 1000ms);
 }
 
+// The log line of a retry says why in the server's own words: "HTTP 503"
+// alone does not tell a throttled destination from one that is down.
+TEST_F(RetryTest, TheRetryReasonCarriesTheServersWords) {
+  FakeTransport fake(Script(
+      {Reply(
+           503,
+           R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"database failover in progress"}]})"),
+       Reply(502, "<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"), Reply(429),
+       Reply(200, "ok")}));
+  auto result = Retrying(fake)->Send(Get());
+  ASSERT_TRUE(result.ok());
+  ASSERT_EQ(events_.size(), 3u);
+  EXPECT_EQ(events_[0].reason, "HTTP 503: database failover in progress");
+  EXPECT_THAT(events_[1].reason, HasSubstr("502 Bad Gateway"));
+  EXPECT_THAT(events_[1].reason, ::testing::Not(HasSubstr("<h1>")));
+  EXPECT_EQ(events_[2].reason, "HTTP 429");
+}
+
 TEST_F(RetryTest, HonoursRetryAfterSeconds) {
   FakeTransport fake(Script({Reply(429, "", {{"Retry-After", "7"}}), Reply(200)}));
   auto result = Retrying(fake)->Send(Get());
