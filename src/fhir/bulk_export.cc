@@ -124,7 +124,8 @@ base::Result<Manifest> ParseManifest(std::string_view body) {
   auto instant = base::ParseInstant(tt->get_ref<const std::string&>(), /*allow_partial=*/false);
   if (!instant.ok()) return Invalid("'transactionTime' is not a FHIR instant");
   m.transaction_time = *instant;
-  if (auto r = root.find("request"); r != root.end() && r->is_string()) m.request = r->get<std::string>();
+  if (auto r = root.find("request"); r != root.end() && r->is_string())
+    m.request = r->get<std::string>();
   if (auto r = root.find("requiresAccessToken"); r != root.end() && !r->is_null()) {
     if (!r->is_boolean()) return Invalid("'requiresAccessToken' is not a boolean");
     m.requires_access_token = r->get<bool>();
@@ -133,14 +134,15 @@ base::Result<Manifest> ParseManifest(std::string_view body) {
   FM_ASSIGN_OR_RETURN(m.error, ParseFiles(root, "error", /*required=*/false));
   FM_ASSIGN_OR_RETURN(m.deleted, ParseFiles(root, "deleted", /*required=*/false));
   for (size_t i = 0; i < m.output.size(); ++i) {
-    if (m.output[i].type.empty()) return Invalid("output[" + std::to_string(i) + "].type is missing");
+    if (m.output[i].type.empty())
+      return Invalid("output[" + std::to_string(i) + "].type is missing");
   }
   return m;
 }
 
 BulkExportClient::BulkExportClient(std::string name, std::string base_url,
-                                   http::Transport& transport, env::Clock& clock,
-                                   PollOptions poll, NoteHook note, AuthHook auth)
+                                   http::Transport& transport, env::Clock& clock, PollOptions poll,
+                                   NoteHook note, AuthHook auth)
     : name_(std::move(name)),
       base_url_(std::move(base_url)),
       transport_(transport),
@@ -202,9 +204,15 @@ base::Result<std::string> BulkExportClient::KickOff(const ExportRequestOptions& 
                                                     const std::vector<std::string>& types) {
   std::string path;
   switch (options.level) {
-    case ExportLevel::kSystem: path = "/$export"; break;
-    case ExportLevel::kPatient: path = "/Patient/$export"; break;
-    case ExportLevel::kGroup: path = "/Group/" + base::UrlEncode(options.group_id) + "/$export"; break;
+    case ExportLevel::kSystem:
+      path = "/$export";
+      break;
+    case ExportLevel::kPatient:
+      path = "/Patient/$export";
+      break;
+    case ExportLevel::kGroup:
+      path = "/Group/" + base::UrlEncode(options.group_id) + "/$export";
+      break;
   }
   auto params = ExportParams(options, since, till, types);
   http::Request req;
@@ -243,21 +251,21 @@ base::Result<std::string> BulkExportClient::KickOff(const ExportRequestOptions& 
                                what + " answered 202 without Content-Location", 202);
       }
       return ResolveLink(base_url_, *loc);
-    } else if (r->status == 429 || r->status >= 500) {
+    } else if (r->status == 429 || (r->status >= 500 && !IsFailedForGood(r->body))) {
+      // The server's own words (its diagnostics, or a proxy page's text).
       retry = true;
-      reason = "HTTP " + std::to_string(r->status) +
-               (r->status == 429 ? " (an export is already running)" : "");
+      reason = http::ErrorFromResponse(what, *r, clock_.Now()).message;
     } else {
       return http::ErrorFromResponse(what, *r, clock_.Now());
     }
     if (retry) {
       if (++transient > poll_.max_transient_errors || clock_.Now() - started > poll_.max_wait) {
-        return base::MakeError(base::ErrorKind::kTransient, what + ": gave up after " +
-                                                                std::to_string(transient) +
-                                                                " tries: " + reason);
+        return base::MakeError(
+            base::ErrorKind::kTransient,
+            what + ": gave up after " + std::to_string(transient) + " tries: " + reason);
       }
       base::Millis delay = r.ok() ? WaitFor(*r, backoff, "kick-off") : backoff;
-      Note("warn", what + ": " + reason + "; retrying in " + base::FormatDuration(delay));
+      Note("warn", reason + "; retrying in " + base::FormatDuration(delay));
       if (!clock_.SleepFor(delay)) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
       backoff = std::min(backoff * 2, poll_.max_interval);
     }
@@ -276,16 +284,16 @@ base::Result<PollResult> BulkExportClient::Poll(const std::string& status_url) {
   while (true) {
     if (clock_.Interrupted()) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
     if (clock_.Now() - started > poll_.max_wait) {
-      return base::MakeError(base::ErrorKind::kTransient,
-                             what + ": still running after " + base::FormatDuration(poll_.max_wait));
+      return base::MakeError(base::ErrorKind::kTransient, what + ": still running after " +
+                                                              base::FormatDuration(poll_.max_wait));
     }
     auto r = SendWithAuth(req, true);  // the current token on every poll
     base::Millis delay = backoff;
     if (!r.ok()) {
       if (!base::IsRetryable(r.error().kind)) return r.error();
       if (++transient > poll_.max_transient_errors) return r.error();
-      Note("warn", what + ": " + r.error().message + "; polling again in " +
-                       base::FormatDuration(delay));
+      Note("warn",
+           what + ": " + r.error().message + "; polling again in " + base::FormatDuration(delay));
     } else if (r->status == 200) {
       PollResult result;
       FM_ASSIGN_OR_RETURN(result.manifest, ParseManifest(r->body));
@@ -302,20 +310,28 @@ base::Result<PollResult> BulkExportClient::Poll(const std::string& status_url) {
       result.gone = true;
       return result;
     } else {
-      bool is_transient = r->status == 429 || r->status >= 500;
-      if (!is_transient && r->status >= 400) {
+      bool is_transient = r->status == 429 || (r->status >= 500 && !IsFailedForGood(r->body));
+      if (!is_transient && r->status >= 400 && r->status < 500) {
         auto issues = ParseOperationOutcome(r->body);
         is_transient = issues.ok() && IsTransientOutcome(*issues);
       }
-      if (!is_transient) return http::ErrorFromResponse(what, *r, clock_.Now());
+      if (!is_transient) {
+        if (r->status == 401 || r->status == 403 || r->status < 400) {
+          return http::ErrorFromResponse(what, *r, clock_.Now());
+        }
+        // The job failed for good: polling again cannot help.
+        PollResult result;
+        result.failed = http::ErrorFromResponse(what, *r, clock_.Now());
+        result.failed->message = "the export job failed: " + result.failed->message;
+        return result;
+      }
       if (++transient > poll_.max_transient_errors) {
         return http::ErrorFromResponse(what + " (after " + std::to_string(transient) + " tries)",
                                        *r, clock_.Now());
       }
       delay = WaitFor(*r, backoff, "status poll");
-      std::string reason = r->status == 429 ? "429 Too Many Requests" : "transient error " +
-                                                                          std::to_string(r->status);
-      Note("warn", what + ": " + reason + "; polling again in " + base::FormatDuration(delay));
+      Note("warn", http::ErrorFromResponse(what, *r, clock_.Now()).message + "; polling again in " +
+                       base::FormatDuration(delay));
     }
     if (!clock_.SleepFor(delay)) return base::MakeError(base::ErrorKind::kCancelled, "stopped");
     backoff = std::min(backoff * 2, poll_.max_interval);
@@ -335,8 +351,7 @@ base::Status BulkExportClient::Delete(const std::string& status_url) {
 }
 
 base::Result<DownloadResult> BulkExportClient::Download(const std::string& url,
-                                                        bool requires_access_token,
-                                                        uint64_t offset,
+                                                        bool requires_access_token, uint64_t offset,
                                                         const http::BodySink& sink) {
   if (url_guard_) FM_TRY_STATUS(url_guard_("export file URL", url));
   http::Request req;

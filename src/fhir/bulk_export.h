@@ -24,12 +24,12 @@ enum class ExportLevel { kSystem, kPatient, kGroup };
 
 struct ExportRequestOptions {
   ExportLevel level = ExportLevel::kSystem;
-  std::string group_id;                       // kGroup
-  bool post = false;                          // POST a Parameters body instead of GET
-  std::string upper_bound_param = "_till";    // "_till", "_until" or "" (none)
-  bool upper_bound_inclusive = false;         // the server treats the bound as `le`
+  std::string group_id;                     // kGroup
+  bool post = false;                        // POST a Parameters body instead of GET
+  std::string upper_bound_param = "_till";  // "_till", "_until" or "" (none)
+  bool upper_bound_inclusive = false;       // the server treats the bound as `le`
   std::string output_format = "application/fhir+ndjson";
-  std::vector<std::string> type_filter;       // _typeFilter values
+  std::vector<std::string> type_filter;  // _typeFilter values
   std::vector<std::string> include_associated_data;
   std::vector<std::pair<std::string, std::string>> extra_params;  // e.g. _maxCount=5000
 };
@@ -77,19 +77,23 @@ struct PollOptions {
   base::Millis initial_interval{std::chrono::seconds(1)};
   base::Millis max_interval{std::chrono::minutes(1)};
   base::Millis max_retry_after{std::chrono::minutes(5)};  // longer Retry-After is clamped
-  int max_transient_errors = 10;   // consecutive 5xx/transient answers before giving up
+  int max_transient_errors = 10;  // consecutive 5xx/transient answers before giving up
   base::Millis max_wait{std::chrono::hours(24)};  // total polling time of one job
 };
 
 struct PollResult {
-  bool gone = false;        // 404/410: the job is unknown to the server (dead)
-  Manifest manifest;        // when !gone
-  std::string body;         // the raw manifest
+  bool gone = false;  // 404/410: the job is unknown to the server (dead)
+  // The server says the job failed for good: a 4xx (not 401/403/404/410/429)
+  // or a 5xx with an OperationOutcome and no transient issue. The error
+  // carries the server's diagnostics; polling again cannot help.
+  std::optional<base::Error> failed;
+  Manifest manifest;  // when neither gone nor failed
+  std::string body;   // the raw manifest
 };
 
 struct DownloadResult {
-  int status = 0;           // 200, 206
-  uint64_t bytes = 0;       // body bytes delivered to the sink
+  int status = 0;      // 200, 206
+  uint64_t bytes = 0;  // body bytes delivered to the sink
 };
 
 class BulkExportClient {
@@ -99,7 +103,10 @@ class BulkExportClient {
                    AuthHook auth = nullptr);
 
   // Kicks off an export; returns the absolute status URL (Content-Location).
-  // 429 (another export is running) waits per Retry-After and tries again.
+  // 429 (another export is running) waits per Retry-After and tries again, as
+  // does a 5xx unless its OperationOutcome says it failed for good (no
+  // transient issue); any other answer fails at once. Notes and errors carry
+  // the server's own words (its OperationOutcome diagnostics).
   base::Result<std::string> KickOff(const ExportRequestOptions& options,
                                     std::optional<base::Instant> since,
                                     std::optional<base::Instant> till,
@@ -109,7 +116,8 @@ class BulkExportClient {
   // PollResult::gone). 202 waits with exponential backoff or Retry-After
   // (seconds or HTTP-date, clamped to max_retry_after with a note); X-Progress
   // becomes a note; 429 backs off; 5xx and transient OperationOutcomes are
-  // retried; any other status fails with the server's message.
+  // retried; a job that failed for good is PollResult::failed (see there);
+  // 401/403 fail with the server's message.
   base::Result<PollResult> Poll(const std::string& status_url);
 
   void SetUrlGuard(UrlGuard guard) { url_guard_ = std::move(guard); }

@@ -100,7 +100,8 @@ TEST(ManifestTest, RefusesBadShapesWithoutQuotingThem) {
   EXPECT_FALSE(bad_count.ok());
   std::string deep(100000, '[');
   EXPECT_FALSE(ParseManifest(deep).ok());
-  auto empty = ParseManifest(R"({"transactionTime":"2024-01-01T00:00:00Z","output":[],"error":[]})");
+  auto empty =
+      ParseManifest(R"({"transactionTime":"2024-01-01T00:00:00Z","output":[],"error":[]})");
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->output.empty());
 }
@@ -108,9 +109,11 @@ TEST(ManifestTest, RefusesBadShapesWithoutQuotingThem) {
 TEST(ExportParamsTest, UpperBoundNameInclusiveAndNone) {
   ExportRequestOptions o;
   o.extra_params = {{"_maxCount", "5000"}};
-  auto p = ExportParams(o, At("2024-01-01T00:00:00Z"), At("2024-02-01T00:00:00Z"), {"Patient", "Observation"});
+  auto p = ExportParams(o, At("2024-01-01T00:00:00Z"), At("2024-02-01T00:00:00Z"),
+                        {"Patient", "Observation"});
   auto find = [&](const std::string& name) -> std::string {
-    for (const auto& [k, v] : p) if (k == name) return v;
+    for (const auto& [k, v] : p)
+      if (k == name) return v;
     return "<absent>";
   };
   EXPECT_EQ(find("_since"), "2024-01-01T00:00:00.000Z");
@@ -129,7 +132,8 @@ TEST(ExportParamsTest, UpperBoundNameInclusiveAndNone) {
 
 TEST_F(BulkExportClientTest, KickOffSendsTheProtocolHeadersAndReturnsContentLocation) {
   script.replies.push_back(Reply(429, "", {{"Retry-After", "2"}}));
-  script.replies.push_back(Reply(202, "", {{"Content-Location", "http://src.test/fhir/$export-status/1"}}));
+  script.replies.push_back(
+      Reply(202, "", {{"Content-Location", "http://src.test/fhir/$export-status/1"}}));
   ExportRequestOptions o;
   auto url = client.KickOff(o, At("2024-01-01T00:00:00Z"), At("2024-01-02T00:00:00Z"), {"Patient"});
   ASSERT_TRUE(url.ok()) << url.error().message;
@@ -139,7 +143,8 @@ TEST_F(BulkExportClientTest, KickOffSendsTheProtocolHeadersAndReturnsContentLoca
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(*http::FindHeader(reqs[1].headers, "Prefer"), "respond-async");
   EXPECT_EQ(*http::FindHeader(reqs[1].headers, "Accept"), "application/fhir+json");
-  EXPECT_NE(reqs[1].url.find("_since=2024-01-01T00%3A00%3A00.000Z"), std::string::npos) << reqs[1].url;
+  EXPECT_NE(reqs[1].url.find("_since=2024-01-01T00%3A00%3A00.000Z"), std::string::npos)
+      << reqs[1].url;
   EXPECT_NE(reqs[1].url.find("_till="), std::string::npos);
 
   script.replies.push_back(Reply(202, "", {{"Content-Location", "/fhir/$export-status/2"}}));
@@ -154,17 +159,20 @@ TEST_F(BulkExportClientTest, KickOffSendsTheProtocolHeadersAndReturnsContentLoca
   EXPECT_EQ(post.url, "http://src.test/fhir/Group/g1/$export");
   EXPECT_EQ(nlohmann::json::parse(post.body)["resourceType"], "Parameters");
 
-  script.replies.push_back(Reply(400, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"bad _type"}]})"));
+  script.replies.push_back(Reply(
+      400,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"bad _type"}]})"));
   url = client.KickOff(o, std::nullopt, std::nullopt, {});
   ASSERT_FALSE(url.ok());
   EXPECT_NE(url.error().message.find("bad _type"), std::string::npos) << url.error().message;
 }
 
 TEST_F(BulkExportClientTest, PollBacksOffHonoursRetryAfterAndClampsNonsense) {
-  script.replies.push_back(Reply(202, "", {{"X-Progress", "10% done"}}));          // 1 s backoff
-  script.replies.push_back(Reply(202, "", {{"Retry-After", "5"}}));                 // 5 s
-  script.replies.push_back(Reply(202, "", {{"Retry-After", "1700000000"}}));        // clamped 60 s
-  script.replies.push_back(Reply(202, "", {{"Retry-After", base::FormatHttpDate(At("2024-01-01T00:10:00Z"))}}));
+  script.replies.push_back(Reply(202, "", {{"X-Progress", "10% done"}}));     // 1 s backoff
+  script.replies.push_back(Reply(202, "", {{"Retry-After", "5"}}));           // 5 s
+  script.replies.push_back(Reply(202, "", {{"Retry-After", "1700000000"}}));  // clamped 60 s
+  script.replies.push_back(
+      Reply(202, "", {{"Retry-After", base::FormatHttpDate(At("2024-01-01T00:10:00Z"))}}));
   script.replies.push_back(Reply(200, kManifest));
   auto r = client.Poll("http://src.test/fhir/$export-status/1");
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -173,28 +181,129 @@ TEST_F(BulkExportClientTest, PollBacksOffHonoursRetryAfterAndClampsNonsense) {
   EXPECT_EQ(clock.TotalSlept(), base::Millis(1000 + 5000 + 60'000 + 60'000));
   EXPECT_TRUE(NoteContains("10% done"));
   EXPECT_TRUE(NoteContains("clamped"));
-  EXPECT_EQ(*http::FindHeader(script.transport.requests()[0].headers, "Accept"), "application/json");
+  EXPECT_EQ(*http::FindHeader(script.transport.requests()[0].headers, "Accept"),
+            "application/json");
 }
 
 TEST_F(BulkExportClientTest, PollRetries429AndTransientOutcomesAndFailsOnOthers) {
   script.replies.push_back(Reply(429, "", {{"Retry-After", "3"}}));
-  script.replies.push_back(Reply(500, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient"}]})"));
-  script.replies.push_back(Reply(400, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"busy"}]})"));
+  script.replies.push_back(Reply(
+      500,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient"}]})"));
+  script.replies.push_back(Reply(
+      400,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"busy"}]})"));
   script.replies.push_back(Reply(200, kManifest));
   auto r = client.Poll("http://src.test/fhir/$export-status/1");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(script.transport.request_count(), 4u);
   EXPECT_TRUE(NoteContains("429"));
 
-  script.replies.push_back(Reply(400, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"export failed: disk full"}]})"));
+  script.replies.push_back(Reply(
+      400,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"export failed: disk full"}]})"));
   r = client.Poll("http://src.test/fhir/$export-status/1");
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("disk full"), std::string::npos) << r.error().message;
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->failed.has_value());
+  EXPECT_NE(r->failed->message.find("disk full"), std::string::npos) << r->failed->message;
+
+  script.replies.push_back(Reply(
+      403,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden","diagnostics":"no scope"}]})"));
+  r = client.Poll("http://src.test/fhir/$export-status/1");
+  ASSERT_FALSE(r.ok()) << "a refused credential is not a failed job";
+  EXPECT_EQ(r.error().kind, base::ErrorKind::kUnauthorized);
 
   script.replies.push_back(Reply(404, ""));
   r = client.Poll("http://src.test/fhir/$export-status/1");
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->gone);
+}
+
+// A status poll answering 500 with a non-transient OperationOutcome is a job
+// that failed for good. It was retried as a transient error, ten times with
+// doubling waits (minutes with the default bulk.max_poll_interval), before
+// the window could export again; now the first such answer ends the polling
+// with the server's words.
+TEST_F(BulkExportClientTest, PollStopsAtOnceWhenTheJobFailedForGood) {
+  script.replies.push_back(Reply(202));
+  script.replies.push_back(Reply(
+      500,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"Export job 7 failed: the database export step aborted"}]})"));
+  auto r = client.Poll("http://src.test/fhir/$export-status/7");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->failed.has_value());
+  EXPECT_FALSE(r->gone);
+  EXPECT_EQ(script.transport.request_count(), 2u) << "polled again after the job failed";
+  EXPECT_EQ(r->failed->http_status, 500);
+  EXPECT_NE(r->failed->message.find("the database export step aborted"), std::string::npos)
+      << r->failed->message;
+  EXPECT_NE(r->failed->message.find("the export job failed"), std::string::npos);
+
+  // A 5xx without an OperationOutcome, or with a transient one, is retried.
+  script.replies.push_back(Reply(502, "<html><h1>502 Bad Gateway</h1></html>"));
+  script.replies.push_back(Reply(
+      500,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]})"));
+  script.replies.push_back(Reply(200, kManifest));
+  r = client.Poll("http://src.test/fhir/$export-status/7");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->failed.has_value());
+  EXPECT_EQ(r->manifest.output.size(), 2u);
+}
+
+// A kick-off refused with a non-transient OperationOutcome is not asked
+// again: a 500 "could not be queued" was retried ten times with doubling
+// waits. A 429 or a transient 503 is retried, and the notes carry the
+// server's own words, not a guess ("an export is already running").
+TEST_F(BulkExportClientTest, KickOffRetriesOnlyWhatTheServerSaysIsTransientInItsOwnWords) {
+  ExportRequestOptions o;
+  script.replies.push_back(Reply(
+      500,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"Export could not be queued: the job store rejected the request"}]})"));
+  auto url = client.KickOff(o, std::nullopt, std::nullopt, {});
+  ASSERT_FALSE(url.ok());
+  EXPECT_EQ(script.transport.request_count(), 1u);
+  EXPECT_EQ(clock.TotalSlept(), base::Millis(0));
+  EXPECT_EQ(url.error().http_status, 500);
+  EXPECT_NE(url.error().message.find("the job store rejected the request"), std::string::npos)
+      << url.error().message;
+
+  script.replies.push_back(Reply(
+      429,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"throttled","diagnostics":"Another export job (id 41) is in progress for this client"}]})",
+      {{"Retry-After", "3"}}));
+  script.replies.push_back(Reply(
+      503,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"export service starting"}]})"));
+  script.replies.push_back(
+      Reply(503, "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"));
+  script.replies.push_back(
+      Reply(202, "", {{"Content-Location", "http://src.test/fhir/$export-status/9"}}));
+  url = client.KickOff(o, std::nullopt, std::nullopt, {});
+  ASSERT_TRUE(url.ok()) << url.error().message;
+  EXPECT_EQ(script.transport.request_count(), 5u);
+  EXPECT_TRUE(NoteContains("Another export job (id 41) is in progress for this client"));
+  EXPECT_TRUE(NoteContains("export service starting"));
+  EXPECT_TRUE(NoteContains("503 Service Temporarily Unavailable"));
+  EXPECT_FALSE(NoteContains("an export is already running"));
+
+  // Given up: the error still says what the server said.
+  PollOptions few = poll;
+  few.max_transient_errors = 1;
+  BulkExportClient impatient("source", "http://src.test/fhir", script.transport, clock, few);
+  script.replies.push_back(Reply(
+      429,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"throttled","diagnostics":"Another export job (id 42) is in progress"}]})"));
+  script.replies.push_back(Reply(
+      429,
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"throttled","diagnostics":"Another export job (id 42) is in progress"}]})"));
+  url = impatient.KickOff(o, std::nullopt, std::nullopt, {});
+  ASSERT_FALSE(url.ok());
+  EXPECT_NE(url.error().message.find("(id 42) is in progress"), std::string::npos)
+      << url.error().message;
+  EXPECT_NE(url.error().message.find("gave up after 2 tries"), std::string::npos)
+      << url.error().message;
 }
 
 TEST_F(BulkExportClientTest, DownloadAsksForARangeAndSendsAuthorizationOnlyToTheSameOrigin) {

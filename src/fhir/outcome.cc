@@ -56,6 +56,16 @@ bool AppendBounded(std::string& out, std::string_view text, size_t limit) {
   return true;
 }
 
+// The first string of issue[`key`] (an array), else of issue[`fallback`].
+std::string FirstOf(const Json& issue, std::string_view key, std::string_view fallback) {
+  for (std::string_view k : {key, fallback}) {
+    auto it = issue.find(k);
+    if (it == issue.end() || !it->is_array() || it->empty() || !it->front().is_string()) continue;
+    return it->front().get<std::string>();
+  }
+  return {};
+}
+
 }  // namespace
 
 base::Result<std::vector<OutcomeIssue>> ParseOperationOutcome(std::string_view body) {
@@ -76,8 +86,8 @@ base::Result<std::vector<OutcomeIssue>> ParseOperationOutcome(std::string_view b
   if (list == doc.end() || !list->is_array()) return issues;
   for (const Json& issue : *list) {
     if (!issue.is_object()) continue;
-    issues.push_back(
-        {StringMember(issue, "severity"), StringMember(issue, "code"), DiagnosticsOf(issue)});
+    issues.push_back({StringMember(issue, "severity"), StringMember(issue, "code"),
+                      DiagnosticsOf(issue), FirstOf(issue, "expression", "location")});
   }
   return issues;
 }
@@ -100,11 +110,17 @@ std::string SummarizeOutcome(const std::vector<OutcomeIssue>& issues) {
 
 bool IsTransientOutcome(const std::vector<OutcomeIssue>& issues) {
   for (const OutcomeIssue& issue : issues) {
-    if (issue.code == "transient" || issue.code == "throttled" || issue.code == "timeout") {
-      return true;
+    for (const char* code : {"transient", "lock-error", "no-store", "exception", "timeout",
+                             "incomplete", "throttled"}) {
+      if (issue.code == code) return true;
     }
   }
   return false;
+}
+
+bool IsFailedForGood(std::string_view body) {
+  auto issues = ParseOperationOutcome(body);
+  return issues.ok() && !issues->empty() && !IsTransientOutcome(*issues);
 }
 
 }  // namespace fm::fhir

@@ -28,6 +28,22 @@ TEST(ParseOperationOutcomeTest, ReadsSeverityCodeAndDiagnosticsWithFallbacks) {
   EXPECT_EQ((*issues)[3].code, "");
 }
 
+// An export's error[] line names the resource it concerns in expression (or
+// the older location): the failures table shows it.
+TEST(ParseOperationOutcomeTest, ReadsWhatAnIssueConcerns) {
+  auto issues = ParseOperationOutcome(R"({"resourceType":"OperationOutcome","issue":[
+    {"severity":"error","code":"processing","diagnostics":"x","expression":["Patient/p1","Patient.name"]},
+    {"severity":"error","code":"processing","location":["Observation/o9"]},
+    {"severity":"error","code":"processing","expression":[],"location":["Group/g"]},
+    {"severity":"error","code":"processing","expression":[7]}]})");
+  ASSERT_TRUE(issues.ok()) << issues.error().ToString();
+  ASSERT_EQ(issues->size(), 4u);
+  EXPECT_EQ((*issues)[0].expression, "Patient/p1");
+  EXPECT_EQ((*issues)[1].expression, "Observation/o9");
+  EXPECT_EQ((*issues)[2].expression, "Group/g");
+  EXPECT_EQ((*issues)[3].expression, "");
+}
+
 TEST(ParseOperationOutcomeTest, OutcomeWithoutIssuesHasNone) {
   auto issues = ParseOperationOutcome(R"({"resourceType":"OperationOutcome"})");
   ASSERT_TRUE(issues.ok());
@@ -83,12 +99,26 @@ TEST(SummarizeOutcomeTest, IsBoundedAndCutsAtACharacterBoundary) {
   EXPECT_LE(SummarizeOutcome(many).size(), 503u);
 }
 
-TEST(IsTransientOutcomeTest, TransientThrottledAndTimeoutAreTransient) {
-  EXPECT_TRUE(IsTransientOutcome({{"error", "transient", ""}}));
+TEST(IsTransientOutcomeTest, TheIssueTypeTransientFamilyIsTransient) {
+  for (const char* code :
+       {"transient", "lock-error", "no-store", "exception", "timeout", "incomplete", "throttled"}) {
+    EXPECT_TRUE(IsTransientOutcome({{"error", code, ""}})) << code;
+  }
   EXPECT_TRUE(IsTransientOutcome({{"error", "processing", ""}, {"error", "throttled", ""}}));
-  EXPECT_TRUE(IsTransientOutcome({{"error", "timeout", ""}}));
   EXPECT_FALSE(IsTransientOutcome({{"error", "processing", ""}, {"error", "conflict", ""}}));
   EXPECT_FALSE(IsTransientOutcome({}));
+}
+
+// A 5xx is retried unless its OperationOutcome says the failure is for good.
+TEST(IsFailedForGoodTest, OnlyAnOutcomeWithIssuesNoneTransient) {
+  EXPECT_TRUE(IsFailedForGood(
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing"}]})"));
+  EXPECT_FALSE(IsFailedForGood(
+      R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing"},
+         {"severity":"error","code":"transient"}]})"));
+  EXPECT_FALSE(IsFailedForGood(R"({"resourceType":"OperationOutcome","issue":[]})"));
+  EXPECT_FALSE(IsFailedForGood("<html><h1>502 Bad Gateway</h1></html>"));
+  EXPECT_FALSE(IsFailedForGood(""));
 }
 
 }  // namespace

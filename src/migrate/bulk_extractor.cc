@@ -143,6 +143,16 @@ void BulkExtractor::Abandon(const store::Window& w) {
   }
 }
 
+// The source says the job failed for good: its status URL is DELETEd and
+// forgotten, and the window's next attempt kicks off a new export.
+base::Error BulkExtractor::FailedForGood(store::Window& w, const base::Error& failed) {
+  Note("warn",
+       Describe(w) + ": " + failed.message + "; the window exports again on its next " + "attempt");
+  Abandon(w);
+  if (auto s = Forget(w, failed.message); !s.ok()) return s.error();
+  return failed;
+}
+
 base::Status BulkExtractor::RecordManifest(store::Window& w, const fhir::PollResult& poll) {
   const fhir::Manifest& m = poll.manifest;
   FM_TRY_STATUS(store_.Transaction([&]() -> base::Status {
@@ -179,11 +189,19 @@ base::Status BulkExtractor::RecordManifest(store::Window& w, const fhir::PollRes
     return base::Ok();
   }));
   int64_t total = 0;
-  for (const auto& f : m.output) total += std::max<int64_t>(f.count, 0);
+  size_t uncounted = 0;  // files listed without `count` (it is optional)
+  for (const auto& f : m.output) {
+    total += std::max<int64_t>(f.count, 0);
+    if (f.count < 0) ++uncounted;
+  }
+  std::string resources =
+      uncounted == 0
+          ? std::to_string(total) + " resources"
+          : std::to_string(uncounted) + " files with no resource counts (counted as they are read)";
   Note("info", Describe(w) + ": export complete (transactionTime " +
                    (m.transaction_time ? base::FormatInstant(*m.transaction_time) : "?") +
-                   "): " + std::to_string(m.output.size()) + " files, " + std::to_string(total) +
-                   " resources, " + std::to_string(m.error.size()) + " error files, " +
+                   "): " + std::to_string(m.output.size()) + " files, " + resources + ", " +
+                   std::to_string(m.error.size()) + " error files, " +
                    std::to_string(m.deleted.size()) + " deleted files");
   return base::Ok();
 }
@@ -193,6 +211,7 @@ base::Status BulkExtractor::RecordManifest(store::Window& w, const fhir::PollRes
 base::Result<bool> BulkExtractor::RefreshLinks(store::Window& w) {
   if (w.export_url.empty()) return false;
   FM_ASSIGN_OR_RETURN(auto poll, client_.Poll(w.export_url));
+  if (poll.failed) return FailedForGood(w, *poll.failed);
   if (poll.gone) return false;
   FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
   const fhir::Manifest& m = poll.manifest;
@@ -360,29 +379,69 @@ base::Result<bool> BulkExtractor::DownloadAll(
 
 base::Status BulkExtractor::RecordErrorsAndDeletions(const store::Window& w) {
   FM_ASSIGN_OR_RETURN(auto files, store_.ListFiles(w.id));
+  int64_t errors = 0;        // OperationOutcomes with an issue of severity error/fatal
+  std::string first_reason;  // of the first of them
   for (const auto& f : files) {
     if (f.kind == "error") {
       int64_t n = 0;
+      int64_t notes = 0;
       FM_TRY_STATUS(ForEachLine(fs_, f.staged_path, [&](std::string_view line) -> base::Status {
         ++n;
+        auto issues = fhir::ParseOperationOutcome(line);
+        const fhir::OutcomeIssue* error = nullptr;
+        if (issues.ok()) {
+          for (const auto& issue : *issues) {
+            if (issue.severity == "error" || issue.severity == "fatal") {
+              error = &issue;
+              break;
+            }
+          }
+          if (error == nullptr) {  // warnings and information: the resources are in output[]
+            ++notes;
+            Note("info",
+                 Describe(w) + ": the source noted in error[]: " + fhir::SummarizeOutcome(*issues));
+            return base::Ok();
+          }
+        }
+        // An error: a resource is missing from output[].
         store::Failure failure;
         failure.window_id = w.id;
         failure.stage = "export";
-        auto issues = fhir::ParseOperationOutcome(line);
         failure.reason = issues.ok() ? fhir::SummarizeOutcome(*issues)
                                      : "an export error line that is not an OperationOutcome";
         if (issues.ok()) failure.outcome_json = std::string(line);
+        if (error != nullptr) {
+          // "Patient/p1" or "Patient/p1/_history/2": what the issue concerns.
+          auto parts = base::Split(error->expression, '/');
+          if (parts.size() >= 2 && !parts[0].empty() && !parts[1].empty() &&
+              parts[0].find('.') == std::string_view::npos) {
+            failure.resource_type = std::string(parts[0]);
+            failure.resource_id = std::string(parts[1]);
+          }
+        }
         failure.body_location = f.staged_path + ":" + std::to_string(n);
         failure.at = clock_.Now();
         FM_TRY_STATUS(store_.AddFailure(failure));
         sink_.OnResourceFailed(failure);
+        if (errors++ == 0) first_reason = failure.reason;
         return base::Ok();
       }));
-      if (n > 0) {
-        Note("warn", Describe(w) + ": the export reported " + std::to_string(n) +
-                         " OperationOutcomes in error[] (recorded in failures, stage export)");
+      if (n > notes) {
+        Note("warn",
+             Describe(w) + ": the export reported " + std::to_string(n - notes) +
+                 " errors in error[] (recorded in failures, stage export): " + first_reason);
       }
-    } else if (f.kind == "deleted") {
+    }
+  }
+  if (errors > 0) {
+    // Resources are missing from output[]: this export cannot complete the
+    // window; the caller forgets it and the next attempt exports again.
+    return base::MakeError(base::ErrorKind::kInvalidData,
+                           Describe(w) + ": the source reported " + std::to_string(errors) +
+                               " errors in error[]: " + first_reason);
+  }
+  for (const auto& f : files) {
+    if (f.kind == "deleted") {
       json::ResourceReader reader;
       FM_TRY_STATUS(ForEachLine(fs_, f.staged_path, [&](std::string_view line) -> base::Status {
         // A transaction Bundle of DELETE entries: request.url is "Type/id".
@@ -530,6 +589,7 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
   std::optional<fhir::Manifest> manifest;
   if (w.manifest_json.empty()) {
     FM_ASSIGN_OR_RETURN(auto poll, client_.Poll(w.export_url));
+    if (poll.failed) return FailedForGood(w, *poll.failed);
     if (poll.gone) {
       Note("warn", Describe(w) + ": the export job " + base::RedactUrl(w.export_url) +
                        " is gone (404/410); exporting the window again");
@@ -554,7 +614,9 @@ base::Result<BulkExtractor::Next> BulkExtractor::Attempt(store::Window& w,
     if (next == Next::kRestartExport) return next;
     if (*staged) break;
   }
-  FM_TRY_STATUS(FinishStaging(w));
+  if (auto finished = FinishStaging(w); !finished.ok()) {
+    return AfterDownloads(w, finished.error(), 0);  // errors in error[]: export again
+  }
   w.status = store::WindowStatus::kLoading;
   w.updated_at = clock_.Now();
   FM_TRY_STATUS(store_.UpdateWindow(w));

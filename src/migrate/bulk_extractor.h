@@ -61,6 +61,8 @@ class BulkExtractor : public Extractor {
   // DELETEs an export job whose files will not be read again, so it holds no
   // storage on the source (best effort; bulk.delete_status_url = false keeps it).
   void Abandon(const store::Window& w);
+  // A job that failed for good: Abandon, Forget, and the error to fail with.
+  base::Error FailedForGood(store::Window& w, const base::Error& failed);
   base::Status RecordManifest(store::Window& w, const fhir::PollResult& poll);
   base::Result<bool> RefreshLinks(store::Window& w);
   // Downloads every file not staged yet, `parallel_downloads` at a time, in

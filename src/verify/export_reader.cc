@@ -61,6 +61,7 @@ base::Result<ExportReadSummary> ExportRead::Run(const std::string& status_url,
                                                 const std::vector<std::string>& types,
                                                 const ExportVisitor& visit) {
   FM_ASSIGN_OR_RETURN(auto poll, client_.Poll(status_url));
+  if (poll.failed) return *poll.failed;
   if (poll.gone) {
     return base::MakeError(base::ErrorKind::kTransient,
                            "the export job is gone (404/410) before its manifest");
@@ -162,6 +163,7 @@ base::Result<int64_t> ExportRead::ReadListed(const std::string& status_url,
     Note("warn", "file " + base::RedactUrl(file.url) + ": link expired or gone (HTTP " +
                      std::to_string(lines.error().http_status) + "); re-reading the manifest");
     FM_ASSIGN_OR_RETURN(auto poll, client_.Poll(status_url));
+    if (poll.failed) return *poll.failed;
     const auto& fresh = error_list ? poll.manifest.error : poll.manifest.output;
     if (poll.gone || fresh.size() != list.size() || fresh[index].type != file.type) {
       return base::MakeError(

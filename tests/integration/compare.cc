@@ -8,8 +8,8 @@
 
 namespace fm::harness {
 
-const std::vector<std::string> kGeneratedTypes = {"Organization", "Practitioner", "Patient",
-                                                  "Encounter", "Observation", "Condition",
+const std::vector<std::string> kGeneratedTypes = {"Organization",     "Practitioner", "Patient",
+                                                  "Encounter",        "Observation",  "Condition",
                                                   "MedicationRequest"};
 
 std::map<std::string, std::string> DumpServer(FhirServer& server,
@@ -56,6 +56,49 @@ std::vector<std::string> CompareServers(FhirServer& a, FhirServer& b,
   return diffs;
 }
 
+Versions VersionCounts(FhirServer& server) {
+  auto reply = server.Get("/$admin/versions");
+  EXPECT_EQ(reply.status, 200) << reply.body.substr(0, 300);
+  Versions out;
+  auto doc = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || !doc.contains("versions")) {
+    ADD_FAILURE() << "no version counts from the server: " << reply.body.substr(0, 300);
+    return out;
+  }
+  for (const auto& [key, n] : doc["versions"].items()) out[key] = n.get<int>();
+  return out;
+}
+
+std::vector<std::string> MoreVersionsThan(const Versions& versions, int max) {
+  std::vector<std::string> out;
+  for (const auto& [key, n] : versions) {
+    if (n > max) out.push_back(key + ": " + std::to_string(n) + " versions");
+  }
+  return out;
+}
+
+std::vector<std::string> LoadedAgain(const Versions& before, const Versions& after,
+                                     const std::set<std::string>& keys) {
+  std::vector<std::string> out;
+  for (const auto& key : keys) {
+    auto b = before.find(key);
+    auto a = after.find(key);
+    int was = b == before.end() ? 0 : b->second;
+    int now = a == after.end() ? 0 : a->second;
+    if (was != now) {
+      out.push_back(key + ": " + std::to_string(was) + " → " + std::to_string(now) + " versions");
+    }
+  }
+  return out;
+}
+
+std::string FirstFew(const std::vector<std::string>& items, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < n; ++i) out += (i ? "; " : "") + items[i];
+  if (items.size() > n) out += "; ... (" + std::to_string(items.size()) + " in all)";
+  return out;
+}
+
 std::string Generate(int count, int seed, const std::string& from, const std::string& till) {
   auto r = Run({FhirgenBinary(), "--seed", std::to_string(seed), "--count", std::to_string(count),
                 "--from", from, "--till", till});
@@ -68,11 +111,16 @@ RunResult RunMigrate(const std::vector<std::string>& args, FhirServer& source,
                      const std::vector<std::string>& overrides,
                      const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv = {FhirMigrateBinary(),
-                                   "-o", "source.url=" + source.base_url(),
-                                   "-o", "destination.url=" + destination.base_url(),
-                                   "-o", "state.path=" + state_path,
-                                   "-o", "migration.retry_backoff=100ms",
-                                   "-o", "http.max_backoff=200ms"};
+                                   "-o",
+                                   "source.url=" + source.base_url(),
+                                   "-o",
+                                   "destination.url=" + destination.base_url(),
+                                   "-o",
+                                   "state.path=" + state_path,
+                                   "-o",
+                                   "migration.retry_backoff=100ms",
+                                   "-o",
+                                   "http.max_backoff=200ms"};
   for (const auto& o : overrides) {
     argv.push_back("-o");
     argv.push_back(o);
