@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "store/state_store.h"
@@ -55,6 +57,33 @@ class BulkExportTest : public ::testing::Test {
 
 int64_t Lines(const std::string& ndjson) { return std::count(ndjson.begin(), ndjson.end(), '\n'); }
 
+// "Type/id" of every resource the state store records as loaded: the lines of
+// output files marked loaded, and the first lines_loaded lines of the others,
+// read again from the source's export (its files must still be there).
+std::set<std::string> RecordedAsLoaded(store::StateStore& store, FhirServer& source) {
+  std::set<std::string> keys;
+  auto windows = store.ListWindows();
+  EXPECT_TRUE(windows.ok());
+  if (!windows.ok()) return keys;
+  for (const auto& w : *windows) {
+    for (const auto& f : *store.ListFiles(w.id)) {
+      if (f.kind != "output") continue;
+      int64_t lines = f.status == store::FileStatus::kLoaded ? f.lines : f.lines_loaded;
+      if (lines <= 0) continue;
+      EXPECT_EQ(f.url.rfind(source.base_url(), 0), 0u) << f.url;
+      auto file = source.Get(f.url.substr(source.base_url().size()));
+      EXPECT_EQ(file.status, 200) << f.url;
+      std::istringstream in(file.body);
+      std::string line;
+      for (int64_t n = 0; n < lines && std::getline(in, line); ++n) {
+        Json r = Json::parse(line);
+        keys.insert(r["resourceType"].get<std::string>() + "/" + r["id"].get<std::string>());
+      }
+    }
+  }
+  return keys;
+}
+
 TEST_F(BulkExportTest, BulkAndSearchGiveIdenticalDestinations) {
   std::string ndjson = Generate(3000, 7, "2023-01-01", "2024-01-01");
   source.LoadNdjson(ndjson);
@@ -101,30 +130,108 @@ TEST_F(BulkExportTest, BulkAndSearchGiveIdenticalDestinations) {
             std::filesystem::perms::owner_all);
 }
 
+// Each case asserts what only its fault produces (a case whose switch is off,
+// or whose handling breaks, fails), and every case ends with the destination
+// equal to the source and nothing loaded twice, by the destination's own
+// history (each resource stored once).
 TEST_F(BulkExportTest, EveryFaultSwitchLosesNothingAndSaysWhy) {
   std::string ndjson = Generate(600, 3, "2023-01-01", "2023-06-01");
+  // Two Patients on either side of the first window's end (windows of 60 days
+  // from migration.start): a server comparing the upper bound with `le` must
+  // be sent the instant before it, and then exports each of them once.
+  const std::string kStart = "2023-01-01T00:00:00.000Z";
+  const std::string kBoundary = "2023-03-02T00:00:00.000Z";
+  for (const auto& [id, at] : {std::pair{"edge-before", "2023-03-01T23:59:59.999Z"},
+                               std::pair{"edge-at", "2023-03-02T00:00:00.000Z"}}) {
+    ndjson += Json({{"resourceType", "Patient"},
+                    {"id", id},
+                    {"meta", {{"versionId", "1"}, {"lastUpdated", at}}},
+                    {"name", Json::array({{{"family", id}}})}})
+                  .dump() +
+              "\n";
+  }
   source.LoadNdjson(ndjson);
+  const std::string kLeftAbove = "updated after the window end were left to a later window";
   struct Case {
     std::string faults;
     std::string log_text;
     std::vector<std::string> extra;
+    // What only this fault produces, from the run's log and its state store.
+    std::function<void(const RunResult&, store::StateStore&)> check;
   };
   std::vector<Case> cases = {
-      {R"({"exportStatus429":2})", "429", {}},
-      {R"({"download429":2})", "Too many requests", {}},
-      {R"({"exportTransient500":2})", "transient error 500", {}},
-      {R"({"expireFiles":true})", "link expired", {}},
-      {R"({"slowExportPolls":3})", "export progress", {}},
-      {R"({"truncateFile":2})", "(Range)", {"bulk.parallel_downloads=1"}},
-      {R"({"retryAfterSeconds":100000,"exportPolls":1})", "clamped", {"bulk.max_poll_interval=200ms"}},
-      {R"({"maxLinesPerFile":50})", "files", {}},
-      {R"({"ignoreUpperBound":true})", "", {}},
-      {R"({"upperBoundInclusive":true})", "", {"bulk.upper_bound_inclusive=true"}},
+      {R"({"exportStatus429":2})",
+       "answered 429: Too many requests (fault switch exportStatus429)",
+       {},
+       nullptr},
+      {R"({"download429":2})", "Too many requests (fault switch download429)", {}, nullptr},
+      {R"({"exportTransient500":2})",
+       "answered 500: Transient failure (fault switch exportTransient500)",
+       {},
+       nullptr},
+      {R"({"expireFiles":true})", "link expired", {}, nullptr},
+      {R"({"slowExportPolls":3})", "export progress: in progress: poll 3 of 3", {}, nullptr},
+      {R"({"truncateFile":2})", "(Range)", {"bulk.parallel_downloads=1"}, nullptr},
+      {R"({"retryAfterSeconds":100000,"exportPolls":1})",
+       "clamped",
+       {"bulk.max_poll_interval=200ms"},
+       nullptr},
+      // Files of at most 50 lines: every type of a window comes in as many
+      // files as 50-line files take (150 lines with the switch off).
+      {R"({"maxLinesPerFile":50})",
+       "",
+       {},
+       [](const RunResult&, store::StateStore& s) {
+         bool split = false;
+         for (const auto& w : *s.ListWindows()) {
+           std::map<std::string, std::pair<int64_t, int64_t>> by_type;  // lines, files
+           for (const auto& f : *s.ListFiles(w.id)) {
+             if (f.kind != "output") continue;
+             EXPECT_LE(f.lines, 50) << f.url;
+             by_type[f.resource_type].first += f.lines;
+             by_type[f.resource_type].second += 1;
+           }
+           for (const auto& [type, n] : by_type) {
+             EXPECT_EQ(n.second, (n.first + 49) / 50) << type << " in window " << w.id;
+             split |= n.second > 1;
+           }
+         }
+         EXPECT_TRUE(split) << "no type came in more than one file";
+       }},
+      // The server ignores _till: each window's export holds the later
+      // resources too, which are left to their own windows (loading them
+      // would load them twice, which the history check below sees).
+      {R"({"ignoreUpperBound":true})", kLeftAbove, {}, nullptr},
+      // The server compares _till with `le`: the tool sends the window's end
+      // minus 1 ms, so no export holds a resource past its window, and the
+      // Patient 1 ms before the boundary arrives (lost with the switch off).
+      {R"({"upperBoundInclusive":true})",
+       "",
+       {"bulk.upper_bound_inclusive=true", "migration.start=" + kStart},
+       [&](const RunResult& run, store::StateStore& s) {
+         EXPECT_EQ(run.err.find(kLeftAbove), std::string::npos) << run.err;
+         std::set<std::string> bounds;
+         for (const auto& w : *s.ListWindows()) {
+           if (!w.export_url.empty()) bounds.insert(base::FormatInstant(w.till - base::Millis(1)));
+         }
+         EXPECT_TRUE(bounds.count("2023-03-01T23:59:59.999Z")) << kBoundary;
+         Json kickoffs = Json::parse(source.Stats())["kickoffs"];
+         size_t sent = 0;
+         for (const auto& k : kickoffs) {
+           if (!k["params"].contains("_till")) continue;
+           ++sent;
+           std::string till = k["params"]["_till"][0];
+           EXPECT_TRUE(bounds.count(till)) << till << " is not a window's end minus 1 ms";
+         }
+         EXPECT_EQ(sent, bounds.size());
+       }},
   };
   int n = 0;
   for (const auto& c : cases) {
     SCOPED_TRACE(c.faults);
     destination.Reset();
+    source.Reset();
+    source.LoadNdjson(ndjson);
     Json faults = Json::parse(c.faults);
     if (!faults.contains("retryAfterSeconds")) faults["retryAfterSeconds"] = 0;
     if (!faults.contains("maxLinesPerFile")) faults["maxLinesPerFile"] = 150;
@@ -137,9 +244,11 @@ TEST_F(BulkExportTest, EveryFaultSwitchLosesNothingAndSaysWhy) {
     if (!c.log_text.empty()) {
       EXPECT_NE(run.err.find(c.log_text), std::string::npos) << run.err;
     }
+    if (c.check) c.check(run, *Store(state_path));
     auto diffs = CompareServers(source, destination, kGeneratedTypes);
     EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
-    EXPECT_EQ(Extracted(state_path), Lines(ndjson));  // nothing loaded twice
+    auto twice = MoreVersionsThan(VersionCounts(destination));
+    EXPECT_TRUE(twice.empty()) << "loaded twice: " << FirstFew(twice);
   }
 }
 
@@ -161,12 +270,13 @@ TEST_F(BulkExportTest, AFileShortOfItsManifestCountIsExportedAgainAndTheOldJobDe
   EXPECT_EQ(stats["requests"].value("DELETE $export-status", 0), 2) << stats["requests"].dump();
   auto diffs = CompareServers(source, destination, kGeneratedTypes);
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
-  EXPECT_EQ(Extracted(state), Lines(ndjson));
+  auto twice = MoreVersionsThan(VersionCounts(destination));
+  EXPECT_TRUE(twice.empty()) << "loaded twice: " << FirstFew(twice);
 }
 
 // Starts a bulk run and SIGKILLs it once `when` holds for the state store.
-bool RunAndKill(const std::vector<std::string>& argv, const std::string& state, const std::string& log,
-                const std::function<bool(store::StateStore&)>& when) {
+bool RunAndKill(const std::vector<std::string>& argv, const std::string& state,
+                const std::string& log, const std::function<bool(store::StateStore&)>& when) {
   SpawnOptions o;
   o.argv = argv;
   o.stdout_path = log;
@@ -191,9 +301,13 @@ bool RunAndKill(const std::vector<std::string>& argv, const std::string& state, 
 
 std::vector<std::string> Argv(FhirServer& source, FhirServer& destination, const std::string& state,
                               const std::vector<std::string>& overrides) {
-  std::vector<std::string> argv = {FhirMigrateBinary(), "-o", "source.url=" + source.base_url(),
-                                   "-o", "destination.url=" + destination.base_url(),
-                                   "-o", "state.path=" + state};
+  std::vector<std::string> argv = {FhirMigrateBinary(),
+                                   "-o",
+                                   "source.url=" + source.base_url(),
+                                   "-o",
+                                   "destination.url=" + destination.base_url(),
+                                   "-o",
+                                   "state.path=" + state};
   for (const auto& o : overrides) {
     argv.push_back("-o");
     argv.push_back(o);
@@ -223,6 +337,9 @@ TEST_F(BulkExportTest, KilledWhilePollingTheRerunResumesTheSameJob) {
   EXPECT_EQ(Kickoffs(), 1);
   auto diffs = CompareServers(source, destination, kGeneratedTypes);
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+  // Nothing was loaded before the kill: everything was loaded once.
+  auto twice = MoreVersionsThan(VersionCounts(destination));
+  EXPECT_TRUE(twice.empty()) << "loaded twice: " << FirstFew(twice);
 }
 
 TEST_F(BulkExportTest, KilledWhileDownloadingTheRerunResumesTheSameJob) {
@@ -243,11 +360,19 @@ TEST_F(BulkExportTest, KilledWhileDownloadingTheRerunResumesTheSameJob) {
                              return false;
                            });
   ASSERT_TRUE(killed) << "the run finished before it could be killed while downloading";
+  Versions at_kill = VersionCounts(destination);
+  auto recorded = RecordedAsLoaded(*Store(state), source);
   auto rerun = RunMigrate({"run", "--once"}, source, destination, state, overrides);
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_EQ(Kickoffs(), 1);
   auto diffs = CompareServers(source, destination, kGeneratedTypes);
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+  // What the state recorded as loaded was not loaded again; only lines past
+  // a file's checkpoint may have been sent twice.
+  auto again = LoadedAgain(at_kill, VersionCounts(destination), recorded);
+  EXPECT_TRUE(again.empty()) << FirstFew(again);
+  auto many = MoreVersionsThan(VersionCounts(destination), 2);
+  EXPECT_TRUE(many.empty()) << FirstFew(many);
 }
 
 // Download and load are pipelined: a window's first files are loaded while
@@ -288,12 +413,17 @@ TEST_F(BulkExportTest, FilesLoadWhileLaterOnesDownload) {
   bool overlapped = RunAndKill(Argv(source, destination, state, overrides), state,
                                dir + "/pipeline.log", loading_while_downloading);
   ASSERT_TRUE(overlapped) << "no file was loaded while a later one was still downloading";
+  Versions at_kill = VersionCounts(destination);
+  auto recorded = RecordedAsLoaded(*Store(state), source);
+  EXPECT_FALSE(recorded.empty());
   source.SetFaults(R"({"retryAfterSeconds":0,"maxLinesPerFile":100})");
   auto rerun = RunMigrate({"run", "--once"}, source, destination, state, overrides);
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_EQ(Kickoffs(), 2);  // the sequential run's and this one's
   auto diffs = CompareServers(source, destination, kGeneratedTypes);
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+  auto again = LoadedAgain(at_kill, VersionCounts(destination), recorded);
+  EXPECT_TRUE(again.empty()) << "files recorded as loaded were loaded again: " << FirstFew(again);
 }
 
 TEST_F(BulkExportTest, WithoutAnUpperBoundWindowsFollowTransactionTimeAndUpdatesArriveOnce) {
@@ -342,8 +472,8 @@ TEST_F(BulkExportTest, WithoutAnUpperBoundWindowsFollowTransactionTimeAndUpdates
     EXPECT_EQ(windows[0].till, *windows[0].transaction_time + base::Millis(1));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the safety lag
-  auto second = Bulk(state, {"migration.window=3650d", "bulk.upper_bound_param=none",
-                             "migration.safety_lag=1s"});
+  auto second = Bulk(
+      state, {"migration.window=3650d", "bulk.upper_bound_param=none", "migration.safety_lag=1s"});
   ASSERT_EQ(second.exit_code, 0) << second.err;
   auto diffs = CompareServers(source, destination, kGeneratedTypes);
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
@@ -406,8 +536,8 @@ TEST_F(BulkExportTest, HistoryVersionsLeaveEveryResourceAtItsCurrentVersion) {
       EXPECT_NE(run.err.find("older versions skipped"), std::string::npos) << run.err;
     } else {
       // Oldest first, every version reaches the destination's history.
-      auto history = Json::parse(destination.Get("/Patient/" + targets[0]["id"].get<std::string>() +
-                                                 "/_history").body);
+      auto history = Json::parse(
+          destination.Get("/Patient/" + targets[0]["id"].get<std::string>() + "/_history").body);
       EXPECT_EQ(history["total"].get<int>(), 6);
     }
   }
