@@ -1,19 +1,61 @@
-// Crash safety: the real binary is killed with SIGKILL at several moments of
-// a migration (mid-planning, mid-window, between windows), rerun each time,
-// and the destination must end equal to the source with a consistent state.
+// Crash safety: the real binary is killed with SIGKILL at random instants of
+// a migration, at least 20 times, rerun each time, and must end with the
+// destination equal to the source, a consistent state store, and nothing that
+// the state store recorded as loaded ever loaded again.
+//
+// The kills follow a seeded plan (FM_CRASH_SEED, else the time; printed, and
+// named in every failure): a few after a random delay from the start
+// (startup, planning, the first windows), most once the destination has
+// received a random number of Bundles since the run started (wherever the
+// tool then is: extracting, sending, committing), and some while the
+// destination holds the answer to a Bundle it has applied (switch
+// holdBatchMs), that is between the destination accepting a Bundle and the
+// state store recording it. Every planned kill must happen.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
-#include <functional>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
 #include <thread>
 
+#include "base/time.h"
 #include "store/state_store.h"
 #include "tests/integration/compare.h"
 
 namespace fm::harness {
 namespace {
 
-using Predicate = std::function<bool(const std::vector<store::Window>&)>;
+using Json = nlohmann::json;
+
+enum class Kill { kAfterDelay, kAfterBundles, kWhileAnswerHeld };
+
+const char* Name(Kill k) {
+  switch (k) {
+    case Kill::kAfterDelay:
+      return "after a delay";
+    case Kill::kAfterBundles:
+      return "after some Bundles";
+    case Kill::kWhileAnswerHeld:
+      return "while a Bundle's answer is held";
+  }
+  return "?";
+}
+
+struct Planned {
+  Kill kind;
+  int amount;  // ms of delay, or Bundles since the run started
+};
+
+uint64_t Seed() {
+  if (const char* s = std::getenv("FM_CRASH_SEED"); s && *s) return std::strtoull(s, nullptr, 10);
+  return static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+}
 
 class CrashTest : public ::testing::Test {
  protected:
@@ -24,91 +66,184 @@ class CrashTest : public ::testing::Test {
 
   std::vector<std::string> Argv() {
     return {FhirMigrateBinary(),
-            "-o", "source.url=" + source.base_url(),
-            "-o", "destination.url=" + destination.base_url(),
-            "-o", "state.path=" + state,
-            "-o", "migration.window=7d",
-            "-o", "rest.batch_size=25",
-            "-o", "rest.concurrency=2",
-            "-o", "search.page_size=50",
-            "run", "--once"};
+            "-o",
+            "source.url=" + source.base_url(),
+            "-o",
+            "destination.url=" + destination.base_url(),
+            "-o",
+            "state.path=" + state,
+            "-o",
+            "migration.window=14d",
+            "-o",
+            "rest.batch_size=10",
+            "-o",
+            "rest.concurrency=2",
+            "-o",
+            "search.page_size=50",
+            "run",
+            "--once"};
   }
 
-  // Starts a run and SIGKILLs it as soon as `when` holds for the state store.
-  // Returns false if the run finished before the moment came.
-  bool RunAndKill(const Predicate& when, const std::string& moment) {
+  Json DestinationStats() { return Json::parse(destination.Stats()); }
+  int BundlesReceived() { return DestinationStats()["requests"].value("POST batch", 0); }
+
+  // Runs the binary and kills it as `plan` says. False (and a failure) when
+  // the run ended before the kill.
+  bool RunAndKill(const Planned& plan, int n) {
     SpawnOptions o;
     o.argv = Argv();
-    o.stdout_path = dir + "/" + moment + ".log";
+    o.stdout_path = dir + "/kill-" + std::to_string(n) + ".log";
+    const int bundles_at_start = BundlesReceived();
+    const int held_at_start = DestinationStats()["batchesHeldTotal"].get<int>();
     Process p(o);
-    std::unique_ptr<store::StateStore> reader;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+    bool holding = false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+    auto started = std::chrono::steady_clock::now();
     while (std::chrono::steady_clock::now() < deadline) {
-      if (!p.Running()) return false;
-      if (!reader) {
-        auto opened = store::OpenSqliteStateStore({state, /*read_only=*/true});
-        if (opened.ok()) reader = std::move(*opened);
+      if (!p.Running()) {
+        ADD_FAILURE() << "kill " << n << " (" << Name(plan.kind) << ", " << plan.amount
+                      << ") never happened: the run ended first\n"
+                      << ReadFile(o.stdout_path);
+        return false;
       }
-      if (reader) {
-        auto windows = reader->ListWindows();
-        if (windows.ok() && when(*windows)) {
-          p.Signal(SIGKILL);
-          auto code = p.Wait(std::chrono::seconds(10));
-          EXPECT_EQ(code.value_or(0), 128 + SIGKILL) << moment;
-          return true;
+      bool now = false;
+      if (plan.kind == Kill::kAfterDelay) {
+        now = std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(plan.amount);
+      } else if (!holding && BundlesReceived() - bundles_at_start >= plan.amount) {
+        if (plan.kind == Kill::kAfterBundles) {
+          now = true;
+        } else {
+          destination.SetFaults(R"({"holdBatchMs":20000})");
+          holding = true;
         }
+      } else if (holding) {
+        now = DestinationStats()["batchesHeldTotal"].get<int>() > held_at_start;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (now) {
+        p.Signal(SIGKILL);
+        EXPECT_EQ(p.Wait(std::chrono::seconds(10)).value_or(0), 128 + SIGKILL) << "kill " << n;
+        if (holding) destination.SetFaults("{}");
+        return true;
+      }
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(plan.kind == Kill::kAfterDelay ? 1 : 2));
     }
-    ADD_FAILURE() << "timed out waiting for " << moment;
+    ADD_FAILURE() << "kill " << n << " timed out";
     return false;
   }
 };
 
-int Count(const std::vector<store::Window>& ws, store::WindowStatus s, bool with_data) {
-  int n = 0;
-  for (const auto& w : ws) {
-    if (w.status == s && (!with_data || w.resources_loaded > 0)) ++n;
+// The windows loaded in `store` and the source resources they hold.
+std::set<std::string> InLoadedWindows(store::StateStore& store,
+                                      const std::map<std::string, base::Instant>& updated_at,
+                                      std::vector<store::Window>* windows_out = nullptr) {
+  std::set<std::string> keys;
+  auto windows = store.ListWindows();
+  EXPECT_TRUE(windows.ok());
+  if (!windows.ok()) return keys;
+  for (const auto& [key, at] : updated_at) {
+    for (const auto& w : *windows) {
+      if (w.status == store::WindowStatus::kLoaded && at >= w.since && at < w.till) {
+        keys.insert(key);
+        break;
+      }
+    }
   }
-  return n;
+  if (windows_out) *windows_out = *windows;
+  return keys;
 }
 
-TEST_F(CrashTest, KilledAtAnyMomentTheRerunLosesAndDuplicatesNothing) {
-  std::string ndjson = Generate(4000, 11, "2021-01-01", "2024-01-01");
-  source.LoadNdjson(ndjson);
-  const int64_t total = std::count(ndjson.begin(), ndjson.end(), '\n');
+TEST_F(CrashTest, KilledAtRandomInstantsTheRerunsLoseNothingAndLoadNothingRecordedTwice) {
+  const uint64_t seed = Seed();
+  RecordProperty("FM_CRASH_SEED", std::to_string(seed));
+  SCOPED_TRACE("FM_CRASH_SEED=" + std::to_string(seed));
+  std::cout << "crash test: FM_CRASH_SEED=" << seed << std::endl;
+  std::mt19937_64 rng(seed);
+  auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
 
-  int killed = 0;
-  // 1. Mid-planning: some windows recorded, none extracted yet.
-  killed += RunAndKill([](const std::vector<store::Window>& ws) {
-    return ws.size() >= 3 && Count(ws, store::WindowStatus::kExtracting, false) == 0 &&
-           Count(ws, store::WindowStatus::kLoaded, true) == 0;
-  }, "mid-planning");
-  // 2. Mid-window: a window is being extracted and loaded.
-  killed += RunAndKill([](const std::vector<store::Window>& ws) {
-    return Count(ws, store::WindowStatus::kExtracting, false) > 0;
-  }, "mid-window");
-  // 3. Between windows: right after one more window committed as loaded.
-  int loaded_before = -1;
-  killed += RunAndKill([&](const std::vector<store::Window>& ws) {
-    int loaded = Count(ws, store::WindowStatus::kLoaded, true);
-    if (loaded_before < 0) loaded_before = loaded;
-    return loaded > loaded_before;
-  }, "between-windows");
-  // 4. Mid-window again, later in the run.
-  killed += RunAndKill([](const std::vector<store::Window>& ws) {
-    return Count(ws, store::WindowStatus::kLoaded, true) >= 10 &&
-           Count(ws, store::WindowStatus::kExtracting, false) > 0;
-  }, "mid-window-late");
-  EXPECT_GE(killed, 3) << "the run finished before the moments could be hit";
+  std::string ndjson = Generate(2000, 11, "2021-01-01", "2024-01-01");
+  source.LoadNdjson(ndjson);
+  std::map<std::string, base::Instant> updated_at;  // "Type/id" → meta.lastUpdated on the source
+  for (size_t pos = 0; pos < ndjson.size();) {
+    size_t end = ndjson.find('\n', pos);
+    if (end == std::string::npos) end = ndjson.size();
+    Json r = Json::parse(ndjson.substr(pos, end - pos));
+    auto at = base::ParseInstant(r["meta"]["lastUpdated"].get<std::string>());
+    ASSERT_TRUE(at.ok());
+    updated_at[r["resourceType"].get<std::string>() + "/" + r["id"].get<std::string>()] = *at;
+    pos = end + 1;
+  }
+
+  // The plan: three early kills, then 19 at random points of the loading, 5
+  // of them while an applied Bundle's answer is held. At least 200 Bundles
+  // carry the migration (more with what is sent again after a kill); the
+  // plan asks for at most 6 per run, 114 in all, so every kill comes before
+  // the end whatever the draw.
+  std::vector<Planned> plan;
+  for (int i = 0; i < 3; ++i) plan.push_back({Kill::kAfterDelay, uniform(0, 250)});
+  std::vector<Planned> later;
+  for (int i = 0; i < 14; ++i) later.push_back({Kill::kAfterBundles, uniform(1, 6)});
+  for (int i = 0; i < 5; ++i) later.push_back({Kill::kWhileAnswerHeld, uniform(0, 6)});
+  std::shuffle(later.begin(), later.end(), rng);
+  plan.insert(plan.end(), later.begin(), later.end());
+
+  // After each kill: what the destination holds, and what the state store
+  // recorded as loaded. A resource of a loaded window must never change again.
+  struct Snapshot {
+    Versions versions;
+    std::set<std::string> recorded;
+  };
+  std::vector<Snapshot> snapshots;
+  int held_checked = 0;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    SCOPED_TRACE("kill " + std::to_string(i) + " (" + Name(plan[i].kind) + ", " +
+                 std::to_string(plan[i].amount) + ")");
+    ASSERT_TRUE(RunAndKill(plan[i], static_cast<int>(i)));
+    auto store = store::OpenSqliteStateStore({state, /*read_only=*/true});
+    if (!store.ok()) {
+      // Killed before the state file was created.
+      ASSERT_EQ(plan[i].kind, Kill::kAfterDelay) << store.error().ToString();
+      continue;
+    }
+    Snapshot snap;
+    snap.versions = VersionCounts(destination);
+    std::vector<store::Window> windows;
+    snap.recorded = InLoadedWindows(**store, updated_at, &windows);
+    if (plan[i].kind == Kill::kWhileAnswerHeld) {
+      // Applied by the destination, unanswered, so never recorded as loaded.
+      Json held = DestinationStats()["lastHeldBundle"];
+      ASSERT_FALSE(held.empty());
+      for (const auto& key : held) {
+        std::string k = key.get<std::string>();
+        EXPECT_GE(snap.versions[k], 1) << k << " was not applied";
+        EXPECT_EQ(snap.recorded.count(k), 0u)
+            << k << ": its window was recorded as loaded before the destination answered";
+        ++held_checked;
+      }
+    }
+    snapshots.push_back(std::move(snap));
+  }
+  EXPECT_GT(held_checked, 0);
 
   auto final_run = harness::Run(Argv());
   ASSERT_EQ(final_run.exit_code, 0) << final_run.err;
   auto diffs = CompareServers(source, destination, kGeneratedTypes);
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
 
+  // Nothing recorded as loaded was loaded again, by the destination's own
+  // history; what was in flight at a kill may have been sent twice.
+  Versions final_versions = VersionCounts(destination);
+  for (size_t i = 0; i < snapshots.size(); ++i) {
+    auto again = LoadedAgain(snapshots[i].versions, final_versions, snapshots[i].recorded);
+    EXPECT_TRUE(again.empty()) << "after kill " << i << ": " << FirstFew(again);
+  }
+  EXPECT_EQ(final_versions.size(), updated_at.size());
+  std::cout << "crash test: " << plan.size() << " kills, " << BundlesReceived()
+            << " Bundles received, " << MoreVersionsThan(final_versions, 1).size()
+            << " resources sent again after being in flight at a kill" << std::endl;
+
   // The state store is consistent: contiguous loaded windows, watermark at the
-  // last till, every resource counted exactly once, no failures.
+  // last till, every resource counted once, no failures.
   auto store = store::OpenSqliteStateStore({state, true});
   ASSERT_TRUE(store.ok());
   auto windows = *(*store)->ListWindows();
@@ -122,13 +257,9 @@ TEST_F(CrashTest, KilledAtAnyMomentTheRerunLosesAndDuplicatesNothing) {
   auto migration = *(*store)->GetMigration();
   ASSERT_TRUE(migration.watermark.has_value());
   EXPECT_EQ(*migration.watermark, windows.back().till);
-  int64_t extracted = 0, loaded = 0;
-  for (const auto& t : *(*store)->TotalCounts()) {
-    extracted += t.extracted;
-    loaded += t.loaded;
-  }
-  EXPECT_EQ(extracted, total);
-  EXPECT_EQ(loaded, total);
+  int64_t extracted = 0;
+  for (const auto& t : *(*store)->TotalCounts()) extracted += t.extracted;
+  EXPECT_EQ(extracted, static_cast<int64_t>(updated_at.size()));
   EXPECT_EQ(*(*store)->CountFailures(true), 0);
 }
 
