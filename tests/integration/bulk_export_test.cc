@@ -486,6 +486,16 @@ TEST_F(BulkExportTest, WithoutAnUpperBoundWindowsFollowTransactionTimeAndUpdates
     auto history = Json::parse(destination.Get("/Patient/" + id + "/_history").body);
     EXPECT_EQ(history["total"].get<int>(), 2) << id;  // the original and the update, once each
   }
+  // By the destination's own history: the second run loaded nothing but the
+  // updates (a window reloaded past the first run's transactionTime would
+  // store second versions of resources that did not change).
+  std::set<std::string> updated;
+  for (const auto& id : ids) updated.insert("Patient/" + id);
+  std::vector<std::string> wrong;
+  for (const auto& [key, n] : VersionCounts(destination)) {
+    if (n != (updated.count(key) ? 2 : 1)) wrong.push_back(key + ": " + std::to_string(n));
+  }
+  EXPECT_TRUE(wrong.empty()) << "versions stored: " << FirstFew(wrong);
 }
 
 // Continuous incremental migration with history: the source holds several
