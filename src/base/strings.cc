@@ -134,6 +134,60 @@ std::string RedactUrl(std::string_view url) {
   return out;
 }
 
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string Nearest(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::string lower = ToLower(word);
+  const size_t limit = std::max<size_t>(2, word.size() / 3);
+  std::string best;
+  size_t best_distance = limit + 1;
+  for (const auto& c : candidates) {
+    size_t d = EditDistance(lower, ToLower(c));
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string RedactUrlsIn(std::string_view text) {
+  if (text.find("://") == std::string_view::npos) return std::string(text);
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t end = text.find_first_of(" \t\n", i);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view token = text.substr(i, end - i);
+    size_t scheme = token.find("://");
+    if (scheme == std::string_view::npos) {
+      out.append(token);
+    } else {
+      // "source.url=http://u:p@h/" or "(http://...": the URL starts at its scheme.
+      size_t start = scheme;
+      while (start > 0 && std::isalpha(static_cast<unsigned char>(token[start - 1]))) --start;
+      out.append(token.substr(0, start));
+      out.append(RedactUrl(token.substr(start)));
+    }
+    if (end < text.size()) out += text[end];
+    i = end + 1;
+  }
+  return out;
+}
+
 std::string JsonEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 8);

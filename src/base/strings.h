@@ -24,8 +24,22 @@ std::string UrlDecode(std::string_view text);
 // replaced by "REDACTED", and user:password@ is dropped.
 std::string RedactUrl(std::string_view url);
 
+// Every absolute URL inside free text (a token containing "://", tokens
+// separated by white space) in its RedactUrl form; the rest unchanged. The
+// one filter for what is printed or logged: log lines, error lines, the
+// command line recorded in a state file's lock.
+std::string RedactUrlsIn(std::string_view text);
+
 // Escapes text for a JSON string (without the quotes).
 std::string JsonEscape(std::string_view text);
+
+// Levenshtein distance (insertions, deletions, substitutions), ASCII.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word` by EditDistance, ignoring case, when it is
+// close enough to be a typo of it (at most max(2, |word| / 3) edits); ""
+// otherwise. For "did you mean ...?" hints.
+std::string Nearest(std::string_view word, const std::vector<std::string>& candidates);
 
 // Shortens text for error messages (never used on resource bodies).
 std::string Truncate(std::string_view text, size_t max_chars);

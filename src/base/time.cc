@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <limits>
 
 #include "base/strings.h"
 
@@ -168,11 +169,24 @@ Result<Millis> ParseDuration(std::string_view text) {
                                                   "' (use e.g. 30d, 12h, 5m, 90s, 250ms)");
   }
   std::string_view unit = s.substr(static_cast<size_t>(ptr - s.data()));
-  if (unit.empty() || unit == "s") return Millis(value * 1000);
-  if (unit == "ms") return Millis(value);
-  if (unit == "m") return Millis(value * 60'000);
-  if (unit == "h") return Millis(value * 3'600'000);
-  if (unit == "d") return Millis(value * 86'400'000);
+  int64_t factor = 0;
+  if (unit.empty() || unit == "s") {
+    factor = 1000;
+  } else if (unit == "ms") {
+    factor = 1;
+  } else if (unit == "m") {
+    factor = 60'000;
+  } else if (unit == "h") {
+    factor = 3'600'000;
+  } else if (unit == "d") {
+    factor = 86'400'000;
+  }
+  if (factor != 0) {
+    if (value > std::numeric_limits<int64_t>::max() / factor) {
+      return MakeError(ErrorKind::kInvalidData, "duration '" + std::string(s) + "' is too long");
+    }
+    return Millis(value * factor);
+  }
   return MakeError(ErrorKind::kInvalidData, "unknown duration unit '" + std::string(unit) +
                                                 "' in '" + std::string(s) +
                                                 "' (use d, h, m, s or ms)");

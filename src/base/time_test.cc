@@ -50,5 +50,13 @@ TEST(TimeTest, DurationsWithUnits) {
   EXPECT_EQ(FormatDuration(Millis(90061000)), "1d1h1m1s");
 }
 
+// "999999999999999d" overflowed the multiplication (undefined behaviour).
+TEST(TimeTest, ADurationTooLongForMillisecondsIsRefused) {
+  auto d = ParseDuration("999999999999999d");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("too long"), std::string::npos) << d.error().message;
+  EXPECT_TRUE(ParseDuration("106751991167d").ok());  // the longest that fits
+}
+
 }  // namespace
 }  // namespace fm::base

@@ -7,8 +7,6 @@
 
 #include <cstdio>
 
-#include "http/url_parts.h"
-
 namespace fm::cli {
 
 std::string JsonEscape(const std::string& text) { return base::JsonEscape(text); }
@@ -57,8 +55,9 @@ void Log::Write(LogLevel level, const std::string& message, const std::string& w
                 const std::string& job) {
   if (!impl_->logger->should_log(ToSpd(level))) return;
   if (impl_->before) impl_->before();
-  // Defence in depth: no credential in a URL query reaches the log.
-  std::string text = message.find("://") == std::string::npos ? message : http::RedactUrlsIn(message);
+  // Defence in depth: no credential in a URL (user:password@, a query
+  // parameter) reaches the log.
+  std::string text = base::RedactUrlsIn(message);
   if (impl_->json) {
     std::string body = R"("msg":")" + JsonEscape(text) + "\"";
     if (!window.empty()) body += R"(,"window":")" + JsonEscape(window) + "\"";

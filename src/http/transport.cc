@@ -119,18 +119,6 @@ std::string OriginOf(std::string_view url) {
   return origin;
 }
 
-std::string RedactUrlsIn(std::string_view text) {
-  std::string out;
-  bool first = true;
-  for (std::string_view token : base::Split(text, ' ')) {
-    if (!first) out += ' ';
-    first = false;
-    out +=
-        token.find("://") == std::string_view::npos ? std::string(token) : base::RedactUrl(token);
-  }
-  return out;
-}
-
 std::optional<base::Millis> ParseRetryAfter(std::string_view value, base::Instant now) {
   std::string_view text = base::Trim(value);
   if (text.empty()) return std::nullopt;
@@ -152,7 +140,7 @@ std::optional<base::Millis> ParseRetryAfter(std::string_view value, base::Instan
 
 base::Error ErrorFromResponse(std::string_view what, const Response& response, base::Instant now) {
   int status = response.status;
-  std::string message = RedactUrlsIn(what) + " answered " + std::to_string(status);
+  std::string message = base::RedactUrlsIn(what) + " answered " + std::to_string(status);
   if (status >= 300 && status <= 399) {
     const std::string* location = FindHeader(response.headers, "Location");
     message += " (a redirect";

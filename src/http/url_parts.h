@@ -18,8 +18,4 @@ struct UrlParts {
 // URL is not absolute or the port is not a number in 1..65535.
 std::optional<UrlParts> ParseUrlParts(std::string_view url);
 
-// Replaces every absolute URL inside `text` (tokens separated by spaces) by
-// its base::RedactUrl form.
-std::string RedactUrlsIn(std::string_view text);
-
 }  // namespace fm::http
