@@ -255,6 +255,34 @@ TEST_F(AuthTest, ErrorsNameTheKeyNeverTheSecret) {
   EXPECT_FALSE(ValidateAuthOptions({.kind = "smart"}, "source.auth").ok());
 }
 
+// An unset token_env variable was found only at the first request, in the
+// middle of a run, and ended it with exit code 1. CheckCredentials finds it
+// at start-up, as a configuration error naming the variable.
+TEST_F(AuthTest, AnUnsetSecretVariableIsAConfigErrorFoundBeforeAnyRequest) {
+  unsetenv("FM_TEST_UNSET_TOKEN");
+  AuthOptions b{.kind = "bearer"};
+  b.token_env = "FM_TEST_UNSET_TOKEN";
+  auto s = CheckCredentials(b, "source.auth");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, base::ErrorKind::kConfig);
+  EXPECT_NE(s.error().message.find("source.auth.token: environment variable FM_TEST_UNSET_TOKEN "
+                                   "is not set"),
+            std::string::npos)
+      << s.error().message;
+  setenv("FM_TEST_UNSET_TOKEN", "tok", 1);
+  EXPECT_TRUE(CheckCredentials(b, "source.auth").ok());
+  unsetenv("FM_TEST_UNSET_TOKEN");
+  AuthOptions smart{.kind = "smart"};
+  smart.client_id = "c";
+  smart.scope = "system/*.read";
+  smart.private_key_file = "/nonexistent/key.pem";
+  auto key = CheckCredentials(smart, "destination.auth");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.error().kind, base::ErrorKind::kConfig);
+  EXPECT_NE(key.error().message.find("destination.auth.private_key_file"), std::string::npos);
+  EXPECT_TRUE(CheckCredentials({}, "source.auth").ok());  // kind none
+}
+
 TEST_F(AuthTest, ManagedIdentitySendsMetadataAndResource) {
   LoopbackServer server([&](const LoopbackRequest& r) {
     const std::string* m = r.header("Metadata");

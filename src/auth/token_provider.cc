@@ -288,37 +288,38 @@ base::Result<std::string> ReadSecret(const std::string& env, const std::string& 
   if (!env.empty()) {
     const char* v = std::getenv(env.c_str());
     if (!v || !*v) {
-      return MakeError(ErrorKind::kFatal,
+      return MakeError(ErrorKind::kConfig,
                        what + ": environment variable " + env + " is not set or empty");
     }
     return std::string(v);
   }
   if (!file.empty()) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) return MakeError(ErrorKind::kFatal, what + ": cannot read secret file " + file);
+    if (!in) return MakeError(ErrorKind::kConfig, what + ": cannot read secret file " + file);
     std::stringstream ss;
     ss << in.rdbuf();
     std::string s = ss.str();
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    if (s.empty()) return MakeError(ErrorKind::kFatal, what + ": secret file " + file + " is empty");
+    if (s.empty()) {
+      return MakeError(ErrorKind::kConfig, what + ": secret file " + file + " is empty");
+    }
     return s;
   }
-  return MakeError(ErrorKind::kFatal, what + ": no secret configured (set *_env or *_file)");
+  return MakeError(ErrorKind::kConfig, what + ": no secret configured (set *_env or *_file)");
 }
 
 base::Status ValidateAuthOptions(const AuthOptions& o, const std::string& what) {
   auto need = [&](const std::string& value, const std::string& key) -> base::Status {
     if (value.empty()) {
-      return MakeError(ErrorKind::kInvalidData,
-                       what + "." + key + " is required for kind " + o.kind);
+      return MakeError(ErrorKind::kConfig, what + "." + key + " is required for kind " + o.kind);
     }
     return base::Ok();
   };
   auto need_secret = [&](const std::string& env, const std::string& file,
                          const std::string& stem) -> base::Status {
     if (env.empty() && file.empty()) {
-      return MakeError(ErrorKind::kInvalidData, what + "." + stem + "_env or " + what + "." +
-                                                    stem + "_file is required for kind " + o.kind);
+      return MakeError(ErrorKind::kConfig, what + "." + stem + "_env or " + what + "." + stem +
+                                               "_file is required for kind " + o.kind);
     }
     return base::Ok();
   };
@@ -332,7 +333,7 @@ base::Status ValidateAuthOptions(const AuthOptions& o, const std::string& what) 
     FM_TRY_STATUS(need(o.token_url, "token_url"));
     FM_TRY_STATUS(need(o.client_id, "client_id"));
     if (o.client_auth != "client_secret_post" && o.client_auth != "client_secret_basic") {
-      return MakeError(ErrorKind::kInvalidData,
+      return MakeError(ErrorKind::kConfig,
                        what + ".client_auth: use client_secret_post or client_secret_basic");
     }
     return need_secret(o.client_secret_env, o.client_secret_file, "client_secret");
@@ -342,20 +343,39 @@ base::Status ValidateAuthOptions(const AuthOptions& o, const std::string& what) 
     FM_TRY_STATUS(need(o.private_key_file, "private_key_file"));
     FM_TRY_STATUS(need(o.scope, "scope"));
     if (o.alg != "RS384" && o.alg != "ES384") {
-      return MakeError(ErrorKind::kInvalidData, what + ".alg: use RS384 or ES384");
+      return MakeError(ErrorKind::kConfig, what + ".alg: use RS384 or ES384");
     }
     return base::Ok();
   }
   if (o.kind == "managed_identity") {
     FM_TRY_STATUS(need(o.resource, "resource"));
     if (!IsUrl(o.imds_url)) {
-      return MakeError(ErrorKind::kInvalidData, what + ".imds_url is not an http(s) URL");
+      return MakeError(ErrorKind::kConfig, what + ".imds_url is not an http(s) URL");
     }
     return base::Ok();
   }
-  return MakeError(ErrorKind::kInvalidData,
-                   what + ".kind: '" + o.kind +
-                       "' (use none, bearer, basic, client_credentials, smart or managed_identity)");
+  return MakeError(
+      ErrorKind::kConfig,
+      what + ".kind: '" + o.kind +
+          "' (use none, bearer, basic, client_credentials, smart or managed_identity)");
+}
+
+base::Status CheckCredentials(const AuthOptions& o, const std::string& what) {
+  FM_TRY_STATUS(ValidateAuthOptions(o, what));
+  base::Result<std::string> secret = std::string();
+  if (o.kind == "bearer") secret = ReadSecret(o.token_env, o.token_file, what + ".token");
+  if (o.kind == "basic") secret = ReadSecret(o.password_env, o.password_file, what + ".password");
+  if (o.kind == "client_credentials") {
+    secret = ReadSecret(o.client_secret_env, o.client_secret_file, what + ".client_secret");
+  }
+  if (!secret.ok()) return secret.error();
+  if (o.kind == "smart") {
+    auto signer = JwtSigner::FromPemFile(o.private_key_file, o.alg);
+    if (!signer.ok()) {
+      return MakeError(ErrorKind::kConfig, what + ".private_key_file: " + signer.error().message);
+    }
+  }
+  return base::Ok();
 }
 
 std::unique_ptr<TokenProvider> NewTokenProvider(const AuthOptions& o, const std::string& what,
@@ -363,10 +383,10 @@ std::unique_ptr<TokenProvider> NewTokenProvider(const AuthOptions& o, const std:
                                                 http::Transport& token_transport,
                                                 env::Clock& clock) {
   if (auto s = ValidateAuthOptions(o, what); !s.ok()) {
-    return std::make_unique<FailingProvider>(MakeError(ErrorKind::kFatal, s.error().message));
+    return std::make_unique<FailingProvider>(MakeError(ErrorKind::kConfig, s.error().message));
   }
   auto fail = [](base::Error e) -> std::unique_ptr<TokenProvider> {
-    e.kind = ErrorKind::kFatal;
+    e.kind = ErrorKind::kConfig;
     return std::make_unique<FailingProvider>(std::move(e));
   };
   if (o.kind == "bearer") {

@@ -45,8 +45,15 @@ struct AuthOptions {
 };
 
 // Validates the shape of the options (kind known, required keys present);
-// does not read secrets. `what` names the server ("source.auth").
+// does not read secrets. `what` names the server ("source.auth"). kConfig.
 base::Status ValidateAuthOptions(const AuthOptions& options, const std::string& what);
+
+// ValidateAuthOptions, then reads what the provider will need (the secret's
+// environment variable or file, the SMART private key) without sending
+// anything: commands call it at start-up, so an unset variable is a
+// configuration error (kConfig, naming the variable) before the first
+// request rather than a failure found in the middle of a run.
+base::Status CheckCredentials(const AuthOptions& options, const std::string& what);
 
 class TokenProvider {
  public:
@@ -63,7 +70,7 @@ class TokenProvider {
 // The provider for one server. `server_base` is the FHIR base URL (SMART
 // discovery); `token_transport` carries token requests (never the
 // authorizing transport). A provider whose secret cannot be read is still
-// returned: it answers every call with that error (kFatal).
+// returned: it answers every call with that error (kConfig).
 std::unique_ptr<TokenProvider> NewTokenProvider(const AuthOptions& options,
                                                 const std::string& what,
                                                 const std::string& server_base,

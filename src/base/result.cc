@@ -12,12 +12,25 @@ const char* ErrorKindName(ErrorKind kind) {
     case ErrorKind::kInvalidData: return "invalid-data";
     case ErrorKind::kFatal: return "fatal";
     case ErrorKind::kCancelled: return "cancelled";
+    case ErrorKind::kUnreachable:
+      return "unreachable";
+    case ErrorKind::kConfig:
+      return "config";
+    case ErrorKind::kOtherMigration:
+      return "other-migration";
+    case ErrorKind::kStorage:
+      return "storage";
+    case ErrorKind::kLocked:
+      return "locked";
+    case ErrorKind::kHalted:
+      return "halted";
   }
   return "unknown";
 }
 
 bool IsRetryable(ErrorKind kind) {
-  return kind == ErrorKind::kTransient || kind == ErrorKind::kRateLimited;
+  return kind == ErrorKind::kTransient || kind == ErrorKind::kRateLimited ||
+         kind == ErrorKind::kUnreachable;
 }
 
 std::string Error::ToString() const {

@@ -1,5 +1,8 @@
 // Errors as values. Every fallible operation returns Result<T>; the ErrorKind
-// decides whether a caller retries (transient, rate-limited) or gives up.
+// decides whether a caller retries (transient, rate-limited, unreachable) or
+// gives up, and which exit code the CLI ends with (cli::ExitCodeFor, a switch
+// on the kind; docs/errors.md). The kind is set where an error is created or
+// translated, never guessed from the message.
 #pragma once
 
 #include <chrono>
@@ -11,19 +14,36 @@
 namespace fm::base {
 
 enum class ErrorKind {
-  kTransient,     // network hiccup, 5xx: retry with backoff
-  kRateLimited,   // 429 or throttling: retry after the server's delay
-  kUnauthorized,  // 401/403: credentials are wrong or expired
-  kNotFound,      // 404/410: the thing is gone
-  kConflict,      // 409/412/423: the server refuses because of its state
-  kInvalidData,   // malformed JSON, unexpected shape, 4xx validation
-  kFatal,         // misconfiguration or a bug: stop
-  kCancelled,     // the operator asked us to stop
+  kTransient,       // network hiccup, 5xx: retry with backoff
+  kRateLimited,     // 429 or throttling: retry after the server's delay
+  kUnauthorized,    // 401/403: credentials are wrong or expired
+  kNotFound,        // 404/410: the thing is gone
+  kConflict,        // 409/412/423: the server refuses because of its state
+  kInvalidData,     // malformed JSON, unexpected shape, 4xx validation
+  kFatal,           // a bug or an unclassified failure: stop
+  kCancelled,       // the operator asked us to stop
+  kUnreachable,     // DNS, connection refused, timeout, TLS; or no FHIR server at the URL
+  kConfig,          // bad command line or configuration (the message names the key)
+  kOtherMigration,  // the state file belongs to a migration between other servers
+  kStorage,         // the state file or the staging directory cannot be read or written
+  kLocked,          // another process holds the state file
+  kHalted,          // the migration is halted (a window failed max_attempts times)
 };
 
+// Every kind, in declaration order (tests check each has an exit code).
+inline constexpr ErrorKind kAllErrorKinds[] = {
+    ErrorKind::kTransient, ErrorKind::kRateLimited,    ErrorKind::kUnauthorized,
+    ErrorKind::kNotFound,  ErrorKind::kConflict,       ErrorKind::kInvalidData,
+    ErrorKind::kFatal,     ErrorKind::kCancelled,      ErrorKind::kUnreachable,
+    ErrorKind::kConfig,    ErrorKind::kOtherMigration, ErrorKind::kStorage,
+    ErrorKind::kLocked,    ErrorKind::kHalted,
+};
+
+// The kind's name as docs/errors.md and the state store write it ("storage").
 const char* ErrorKindName(ErrorKind kind);
 
-// True for the kinds a retry policy may retry.
+// True for the kinds a retry policy may retry: transient, rate-limited and
+// unreachable (a server that is down for a moment).
 bool IsRetryable(ErrorKind kind);
 
 struct Error {

@@ -1,27 +1,41 @@
+#include <unistd.h>
+
+#include <climits>
 #include <cstdio>
 
+#include "base/strings.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "migrate/runner.h"
+#include "env/clock.h"
 
 namespace fm::cli {
 
 int ExitCodeFor(const base::Error& error) {
-  const std::string& m = error.message;
-  if (m.find(migrate::kHaltedPrefix) != std::string::npos) return kExitHalted;
-  if (m.rfind(migrate::kOtherMigrationPrefix, 0) == 0) return kExitUsage;
-  if (error.kind == base::ErrorKind::kUnauthorized) return kExitUnauthorized;
-  if (error.http_status == 0 &&
-      (m.find("cannot resolve") != std::string::npos ||
-       m.find("cannot connect") != std::string::npos || m.find("TLS") != std::string::npos ||
-       m.find("timed out") != std::string::npos)) {
-    return kExitUnreachable;
+  using base::ErrorKind;
+  switch (error.kind) {
+    case ErrorKind::kCancelled:
+      return kExitOk;
+    case ErrorKind::kConfig:
+    case ErrorKind::kOtherMigration:
+      return kExitUsage;
+    case ErrorKind::kUnreachable:
+      return kExitUnreachable;
+    case ErrorKind::kUnauthorized:
+      return kExitUnauthorized;
+    case ErrorKind::kHalted:
+      return kExitHalted;
+    case ErrorKind::kStorage:
+      return kExitState;
+    case ErrorKind::kLocked:
+      return kExitLocked;
+    case ErrorKind::kTransient:
+    case ErrorKind::kRateLimited:
+    case ErrorKind::kNotFound:
+    case ErrorKind::kConflict:
+    case ErrorKind::kInvalidData:
+    case ErrorKind::kFatal:
+      return kExitFailure;
   }
-  if (m.find("state file") != std::string::npos || m.find("sqlite") != std::string::npos ||
-      m.find("SQLite") != std::string::npos) {
-    return kExitState;
-  }
-  if (error.kind == base::ErrorKind::kCancelled) return kExitOk;
   return kExitFailure;
 }
 
@@ -35,14 +49,15 @@ int Report(const std::string& what, const base::Error& error) {
     case kExitUnauthorized:
       hint = " — check the credentials configured for that server and their permissions";
       break;
-    case kExitHalted:
-      hint = "";
+    case kExitState:
+      hint = " — check the disk space and permissions of the state file and staging directory";
       break;
     default:
       break;
   }
-  std::fprintf(stderr, "fhir-migrate: %s: %s%s\n", what.c_str(), error.message.c_str(),
-               hint.c_str());
+  // Messages may quote URLs; none reaches the terminal with credentials.
+  std::fprintf(stderr, "fhir-migrate: %s: %s%s\n", base::RedactUrlsIn(what).c_str(),
+               base::RedactUrlsIn(error.message).c_str(), hint.c_str());
   return code;
 }
 

@@ -34,7 +34,7 @@ base::Result<stage::AzureBlobOptions> AzureBlobOptionsFrom(const migrate::Import
   while (!url.empty() && url.back() == '/') url.pop_back();
   auto slash = url.rfind('/');
   if (slash == std::string::npos || slash < 8) {
-    return base::MakeError(base::ErrorKind::kFatal,
+    return base::MakeError(base::ErrorKind::kConfig,
                            "staging.azure_container_url must be <account endpoint>/<container>");
   }
   ao.endpoint = url.substr(0, slash);
@@ -48,12 +48,12 @@ base::Result<stage::AzureBlobOptions> AzureBlobOptionsFrom(const migrate::Import
   ao.sas_token = from_env(io.azure_sas_env);
   ao.sas_lifetime = io.sas_expiry;
   if (ao.account_key.empty() && ao.sas_token.empty()) {
-    return base::MakeError(base::ErrorKind::kFatal,
+    return base::MakeError(base::ErrorKind::kConfig,
                            "staging.kind = azure-blob needs a credential: staging.azure_key_env or "
                            "staging.azure_sas_env must name a set environment variable");
   }
   if (!ao.account_key.empty() && ao.account.empty()) {
-    return base::MakeError(base::ErrorKind::kFatal,
+    return base::MakeError(base::ErrorKind::kConfig,
                            "staging.azure_account is required with staging.azure_key_env");
   }
   return ao;
@@ -181,7 +181,10 @@ int CmdRun(const Context& ctx, bool follow) {
     const auto& io = options.import;
     fhir::ImportOptions import_options;
     auto mode = fhir::ParseImportMode(io.mode);
-    if (!mode.ok()) return Report("run", mode.error());
+    if (!mode.ok()) {
+      return Report(
+          "run", base::MakeError(base::ErrorKind::kConfig, "import.mode: " + mode.error().message));
+    }
     import_options.mode = *mode;
     import_options.files_per_request = static_cast<size_t>(io.files_per_request);
     import_options.parallel_imports = io.parallel_imports;
@@ -208,7 +211,7 @@ int CmdRun(const Context& ctx, bool follow) {
       stager = migrate::NewAzureBlobStager(*blob_client);
     } else {
       return Report("run", base::MakeError(
-                               base::ErrorKind::kFatal,
+                               base::ErrorKind::kConfig,
                                "staging.kind '" + io.staging_kind +
                                    "' cannot feed $import (use passthrough, serve or azure-blob)"));
     }

@@ -39,5 +39,20 @@ TEST(PosixFileSystemTest, MissingFileIsNotFound) {
   EXPECT_EQ(r.error().kind, base::ErrorKind::kNotFound);
 }
 
+// A full staging disk used to end a run as a halted migration (exit 5) after
+// every window attempt failed on it; it is a storage error (exit 7) that the
+// runner does not retry. /dev/full answers every write with ENOSPC.
+TEST(PosixFileSystemTest, AFullDiskIsAStorageErrorThatSaysSo) {
+  auto fs = NewPosixFileSystem();
+  if (!fs->Exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
+  auto file = fs->OpenForWrite("/dev/full", /*append=*/true);
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  auto written = (*file)->Append("{}\n");
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().kind, base::ErrorKind::kStorage);
+  EXPECT_NE(written.error().message.find("disk is full"), std::string::npos)
+      << written.error().message;
+}
+
 }  // namespace
 }  // namespace fm::env

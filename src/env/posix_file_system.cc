@@ -16,8 +16,12 @@ using base::MakeError;
 using base::Result;
 using base::Status;
 
+// Local I/O failures (a full disk, permissions, a read-only file system)
+// are kStorage: retrying the window cannot help, the operator must act.
 base::Error IoError(const std::string& what, const std::string& path, int err) {
-  return MakeError(ErrorKind::kFatal, what + " " + path + ": " + std::strerror(err));
+  std::string message = what + " " + path + ": " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT) message += " (the disk is full: free space or move it)";
+  return MakeError(ErrorKind::kStorage, message);
 }
 
 class PosixWritableFile : public WritableFile {

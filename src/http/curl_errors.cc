@@ -60,24 +60,25 @@ base::Error FromCurlCode(int curl_code, std::string_view curl_message, std::stri
   std::string host_port = parts ? host + ":" + std::to_string(parts->port) : host;
   std::string detail(curl_message.empty() ? curl_easy_strerror(code) : curl_message);
   if (code == CURLE_COULDNT_RESOLVE_HOST) {
-    return MakeError(ErrorKind::kFatal, "cannot resolve host " + host + " (check the URL and DNS)");
+    return MakeError(ErrorKind::kUnreachable,
+                     "cannot resolve host " + host + " (check the URL and DNS)");
   }
   if (code == CURLE_COULDNT_RESOLVE_PROXY) {
-    return MakeError(ErrorKind::kFatal,
+    return MakeError(ErrorKind::kUnreachable,
                      "cannot resolve the proxy host: " + detail + " (check the proxy settings)");
   }
   if (code == CURLE_COULDNT_CONNECT) {
     return MakeError(
-        ErrorKind::kTransient,
+        ErrorKind::kUnreachable,
         "cannot connect to " + host_port + " (is the server running? check the URL and firewall)");
   }
   if (code == CURLE_OPERATION_TIMEDOUT) {
-    return MakeError(ErrorKind::kTransient, "request to " + host + " timed out after " +
-                                                std::to_string(bytes) + " body bytes: " + detail);
+    return MakeError(ErrorKind::kUnreachable, "request to " + host + " timed out after " +
+                                                  std::to_string(bytes) + " body bytes: " + detail);
   }
   if (IsTlsError(code)) {
-    return MakeError(ErrorKind::kFatal, "TLS handshake with " + host + " failed: " + detail +
-                                            " (check ca_bundle / the server certificate)");
+    return MakeError(ErrorKind::kUnreachable, "TLS handshake with " + host + " failed: " + detail +
+                                                  " (check ca_bundle / the server certificate)");
   }
   if (IsBrokenConnection(code)) {
     return MakeError(ErrorKind::kTransient, "connection to " + host + " broke after " +

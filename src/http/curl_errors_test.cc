@@ -13,34 +13,34 @@ using ::testing::Not;
 
 constexpr const char* kUrl = "https://fhir.example.org:8443/R4/Patient?_token=SECRET";
 
-TEST(FromCurlCodeTest, UnresolvableHostIsFatalAndNamesTheHost) {
+TEST(FromCurlCodeTest, UnresolvableHostIsUnreachableAndNamesTheHost) {
   base::Error e = FromCurlCode(CURLE_COULDNT_RESOLVE_HOST, "Could not resolve host", kUrl, 0);
-  EXPECT_EQ(e.kind, ErrorKind::kFatal);
+  EXPECT_EQ(e.kind, ErrorKind::kUnreachable);
   EXPECT_EQ(e.message, "cannot resolve host fhir.example.org (check the URL and DNS)");
 }
 
-TEST(FromCurlCodeTest, RefusedConnectionIsTransientWithHostAndPort) {
+TEST(FromCurlCodeTest, RefusedConnectionIsUnreachableWithHostAndPort) {
   base::Error e = FromCurlCode(CURLE_COULDNT_CONNECT, "", kUrl, 0);
-  EXPECT_EQ(e.kind, ErrorKind::kTransient);
+  EXPECT_EQ(e.kind, ErrorKind::kUnreachable);
   EXPECT_EQ(e.message,
             "cannot connect to fhir.example.org:8443 (is the server running? check the URL and "
             "firewall)");
 }
 
-TEST(FromCurlCodeTest, CertificateProblemsAreFatalWithAHint) {
+TEST(FromCurlCodeTest, CertificateProblemsAreUnreachableWithAHint) {
   for (CURLcode code :
        {CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE}) {
     base::Error e = FromCurlCode(code, "self-signed certificate", kUrl, 0);
-    EXPECT_EQ(e.kind, ErrorKind::kFatal);
+    EXPECT_EQ(e.kind, ErrorKind::kUnreachable);
     EXPECT_EQ(e.message,
               "TLS handshake with fhir.example.org failed: self-signed certificate (check "
               "ca_bundle / the server certificate)");
   }
 }
 
-TEST(FromCurlCodeTest, TimeoutIsTransient) {
+TEST(FromCurlCodeTest, TimeoutIsUnreachable) {
   base::Error e = FromCurlCode(CURLE_OPERATION_TIMEDOUT, "Operation timed out", kUrl, 12);
-  EXPECT_EQ(e.kind, ErrorKind::kTransient);
+  EXPECT_EQ(e.kind, ErrorKind::kUnreachable);
   EXPECT_THAT(e.message, HasSubstr("timed out"));
 }
 

@@ -213,7 +213,7 @@ TEST_F(CurlTransportTest, TimesOutASlowServer) {
   // The server answers after 5 s; only the 300 ms timeout makes this fail.
   auto result = transport_->Send(request);
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().kind, ErrorKind::kTransient);
+  EXPECT_EQ(result.error().kind, ErrorKind::kUnreachable);
   EXPECT_THAT(result.error().message, HasSubstr("request to 127.0.0.1 timed out"));
 }
 
@@ -226,26 +226,26 @@ TEST_F(CurlTransportTest, RefusedConnectionNamesHostAndPortButNotQuery) {
   std::string url = "http://127.0.0.1:" + std::to_string(port) + "/fhir?access_token=SECRET";
   auto result = transport_->Send(Get(url));
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().kind, ErrorKind::kTransient);
+  EXPECT_EQ(result.error().kind, ErrorKind::kUnreachable);
   EXPECT_EQ(result.error().message, "cannot connect to 127.0.0.1:" + std::to_string(port) +
                                         " (is the server running? check the URL and firewall)");
 }
 
-TEST_F(CurlTransportTest, UnresolvableHostIsFatal) {
+TEST_F(CurlTransportTest, UnresolvableHostIsUnreachable) {
   auto result = transport_->Send(Get("http://nonexistent.invalid/fhir/metadata"));
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().kind, ErrorKind::kFatal);
+  EXPECT_EQ(result.error().kind, ErrorKind::kUnreachable);
   EXPECT_EQ(result.error().message,
             "cannot resolve host nonexistent.invalid (check the URL and DNS)");
 }
 
-TEST_F(CurlTransportTest, TlsHandshakeFailureIsFatal) {
+TEST_F(CurlTransportTest, TlsHandshakeFailureIsUnreachable) {
   LoopbackServer plain([](const LoopbackRequest&) { return Ok(""); });
   Request request = Get("https://127.0.0.1:" + std::to_string(plain.port()) + "/");
   request.timeout = 5s;
   auto result = transport_->Send(request);
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().kind, ErrorKind::kFatal);
+  EXPECT_EQ(result.error().kind, ErrorKind::kUnreachable);
   EXPECT_THAT(result.error().message, HasSubstr("TLS handshake with 127.0.0.1 failed"));
   EXPECT_THAT(result.error().message, HasSubstr("check ca_bundle"));
 }
@@ -416,11 +416,11 @@ TEST_F(CurlTransportTest, SinkErrorAbortsTheTransfer) {
   LoopbackServer server([](const LoopbackRequest&) { return Ok(std::string(100000, 'z')); });
   Request request = Get(server.url("/"));
   request.on_body = [](std::string_view) {
-    return base::Status(base::MakeError(ErrorKind::kFatal, "disk full"));
+    return base::Status(base::MakeError(ErrorKind::kStorage, "disk full"));
   };
   auto result = transport_->Send(request);
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().kind, ErrorKind::kFatal);
+  EXPECT_EQ(result.error().kind, ErrorKind::kStorage);  // the sink's own error, kind kept
   EXPECT_EQ(result.error().message, "disk full");
   // The handle is still usable afterwards.
   EXPECT_TRUE(transport_->Send(Get(server.url("/"))).ok());

@@ -79,10 +79,10 @@ base::Result<RunSummary> Runner::RunOnce() {
   Tally tally;
   FM_ASSIGN_OR_RETURN(auto state, store_.GetMigration());
   if (state.halted) {
-    return base::MakeError(base::ErrorKind::kFatal, std::string(kHaltedPrefix) + ": " +
-                                                        state.halt_reason +
-                                                        " (fix the cause, then run "
-                                                        "`fhir-migrate clear-halt`)");
+    return base::MakeError(base::ErrorKind::kHalted, std::string(kHaltedPrefix) + ": " +
+                                                         state.halt_reason +
+                                                         " (fix the cause, then run "
+                                                         "`fhir-migrate clear-halt`)");
   }
   if (!options_.identity.empty()) {
     std::string fingerprint = json::Sha256Hex(options_.identity);
@@ -90,10 +90,10 @@ base::Result<RunSummary> Runner::RunOnce() {
       state.fingerprint = fingerprint;
       FM_TRY_STATUS(store_.PutMigration(state));
     } else if (state.fingerprint != fingerprint) {
-      return base::MakeError(base::ErrorKind::kFatal,
+      return base::MakeError(base::ErrorKind::kOtherMigration,
                              std::string(kOtherMigrationPrefix) +
                                  ": it was started with another source or destination URL; "
-                                 "use a new state file (migration.state) for these servers, "
+                                 "use a new state file (state.path) for these servers, "
                                  "or the old URLs for the old migration");
     }
   }
@@ -250,6 +250,14 @@ base::Status Runner::AttemptWindow(store::Window w, const std::vector<std::strin
       w.status = store::WindowStatus::kPlanned;
       return store_.UpdateWindow(w);
     }
+    if (totals.error().kind == base::ErrorKind::kStorage) {
+      // A full disk or an unwritable staging directory is not the window's
+      // fault and no retry can mend it: stop the run (the operator acts),
+      // count no attempt, and start the window over next run.
+      w.status = store::WindowStatus::kPlanned;
+      (void)store_.UpdateWindow(w);
+      return totals.error();
+    }
     return RecordFailure(w, totals.error(), tally);
   }
   // The extractor may have recorded export state on the window.
@@ -373,7 +381,7 @@ base::Status Runner::RecordFailure(store::Window& w, const base::Error& error, T
   sink_.OnWindowFailed(w, error);
   if (halted) {
     sink_.OnHalted(reason);
-    return base::MakeError(base::ErrorKind::kFatal, std::string(kHaltedPrefix) + ": " + reason);
+    return base::MakeError(base::ErrorKind::kHalted, std::string(kHaltedPrefix) + ": " + reason);
   }
   return base::Ok();
 }

@@ -33,10 +33,10 @@ struct RunSummary {
   std::optional<base::Instant> watermark;
 };
 
-// Error message prefix of a halted migration (the CLI maps it to its exit code).
+// Error message prefix of a halted migration (kind kHalted).
 inline constexpr const char* kHaltedPrefix = "migration is halted";
 // Starts the error of a run whose servers are not those the state store
-// belongs to (MigrationOptions::identity).
+// belongs to (MigrationOptions::identity; kind kOtherMigration).
 inline constexpr const char* kOtherMigrationPrefix = "the state store belongs to another migration";
 
 // Whether windows load strictly one at a time, oldest first: bulk export with
@@ -60,7 +60,9 @@ class Runner {
 
   // Plans, then loads every planned window; failed windows are retried after
   // their backoff within this run. Returns when all are loaded, on halt
-  // (error starting with kHaltedPrefix) or when the clock is interrupted.
+  // (kHalted, message starting with kHaltedPrefix), on a storage error
+  // (kStorage: a full disk stops the run without counting an attempt) or
+  // when the clock is interrupted.
   base::Result<RunSummary> RunOnce();
 
   // RunOnce, then plan again every poll_interval until interrupted (or, with

@@ -82,7 +82,11 @@ TEST(RunnerTest, AStateStoreOfAnotherMigrationIsRefusedBeforeAnythingIsCopied) {
   auto e = w.MakeEngine();
   auto refused = e->runner.RunOnce();
   ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, base::ErrorKind::kOtherMigration);
   EXPECT_EQ(refused.error().message.rfind(kOtherMigrationPrefix, 0), 0u) << refused.error().message;
+  // The hint names the key that exists (state.path).
+  EXPECT_NE(refused.error().message.find("(state.path)"), std::string::npos)
+      << refused.error().message;
   EXPECT_EQ(w.store->ListWindows()->size(), windows);
   EXPECT_EQ(w.store->GetMigration()->fingerprint, recorded);
 }
@@ -107,6 +111,7 @@ TEST(RunnerTest, AWindowThatKeepsFailingHaltsAndTheWatermarkStaysBeforeIt) {
     auto e = w.MakeEngine();
     auto summary = e->runner.RunOnce();
     ASSERT_FALSE(summary.ok());
+    EXPECT_EQ(summary.error().kind, base::ErrorKind::kHalted);
     EXPECT_NE(summary.error().message.find(kHaltedPrefix), std::string::npos)
         << summary.error().ToString();
   }
@@ -324,6 +329,53 @@ TEST(RunnerTest, AFailedWindowKeepsWhatItsLoaderRecordedOnIt) {
     EXPECT_NE(win.last_error.find("fell short"), std::string::npos) << win.last_error;
   }
   EXPECT_EQ(failed, 1);
+}
+
+// A full staging disk used to count as a failed attempt of the window: every
+// retry failed the same way, the migration halted (exit 5) and needed
+// clear-halt once space was freed. It is the operator's to fix, not the
+// window's: the run stops at once with the storage error (exit 7), counts
+// no attempt, does not halt, and the window starts over on the next run.
+TEST(RunnerTest, AFullStagingDiskStopsTheRunWithoutFailingOrHaltingTheWindow) {
+  World w;
+  SeedYears(w, 6);
+  w.options.load = LoadMode::kImport;
+  w.options.run.max_attempts = 1;
+  struct FullDiskLoader : WindowLoader {
+    int calls = 0;
+    bool full = true;
+    base::Result<LoadTotals> LoadWindow(const store::Window&) override {
+      ++calls;
+      if (full) {
+        return base::MakeError(base::ErrorKind::kStorage,
+                               "cannot write staging/window-1/Patient-1.ndjson: No space left "
+                               "on device (the disk is full: free space or move it)");
+      }
+      return LoadTotals{};
+    }
+  } loader;
+  {
+    auto e = w.MakeEngine();
+    e->runner.SetWindowLoader(&loader);
+    auto run = e->runner.RunOnce();
+    ASSERT_FALSE(run.ok());
+    EXPECT_EQ(run.error().kind, base::ErrorKind::kStorage) << run.error().ToString();
+  }
+  EXPECT_EQ(loader.calls, 1);  // not retried within the run
+  auto state = *w.store->GetMigration();
+  EXPECT_FALSE(state.halted) << state.halt_reason;
+  for (const auto& win : *w.store->ListWindows()) {
+    EXPECT_NE(win.status, store::WindowStatus::kFailed);
+    EXPECT_EQ(win.attempts, 0);
+  }
+  // Space freed: the next run loads every window.
+  loader.full = false;
+  auto e = w.MakeEngine();
+  e->runner.SetWindowLoader(&loader);
+  ASSERT_TRUE(e->runner.RunOnce().ok());
+  for (const auto& win : *w.store->ListWindows()) {
+    EXPECT_EQ(win.status, store::WindowStatus::kLoaded);
+  }
 }
 
 // With bulk _history, versions of one resource span windows: had the windows

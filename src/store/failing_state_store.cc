@@ -115,7 +115,7 @@ class FailingStateStore final : public StateStore {
   bool Exhausted() const { return limit_ >= 0 && commits_ >= limit_; }
 
   static base::Error Injected() {
-    return base::MakeError(base::ErrorKind::kFatal, "injected store failure");
+    return base::MakeError(base::ErrorKind::kStorage, "injected store failure");
   }
 
   // Inside a Transaction a write is part of that commit; outside it is one.

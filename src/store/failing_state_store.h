@@ -12,7 +12,7 @@ namespace fm::store {
 // Forwards everything to `inner` (borrowed: it must outlive the wrapper).
 // A commit is a top-level Transaction that succeeds, or a successful write made
 // outside any Transaction. Once `fail_after_commits` commits have happened,
-// every further write and every new Transaction returns kFatal "injected store
+// every further write and every new Transaction returns kStorage "injected store
 // failure" without reaching `inner`; reads keep working. A Transaction that
 // began before the limit was reached runs to its end. Negative: never fails.
 // Thread-safe (writes and transactions are serialised by the wrapper).

@@ -23,7 +23,7 @@ class FailingStateStoreTest : public ::testing::Test {
 
 void ExpectInjected(const base::Status& st) {
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.error().kind, ErrorKind::kFatal);
+  EXPECT_EQ(st.error().kind, ErrorKind::kStorage);
   EXPECT_EQ(st.error().message, "injected store failure");
 }
 

@@ -11,7 +11,7 @@ namespace {
 constexpr int kRowsPerTransaction = 5000;
 
 base::Error SqlError(sqlite3* db, const std::string& what) {
-  return base::MakeError(base::ErrorKind::kFatal,
+  return base::MakeError(base::ErrorKind::kStorage,
                          "verify spill file: " + what + ": " + (db ? sqlite3_errmsg(db) : "?"));
 }
 
@@ -32,7 +32,7 @@ struct HashSpill::Impl {
     if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string message = err ? err : "?";
       sqlite3_free(err);
-      return base::MakeError(base::ErrorKind::kFatal, "verify spill file: " + message);
+      return base::MakeError(base::ErrorKind::kStorage, "verify spill file: " + message);
     }
     return base::Ok();
   }
@@ -47,7 +47,8 @@ base::Result<std::unique_ptr<HashSpill>> HashSpill::Create(const std::string& di
   std::string pattern = base + "/fhir-migrate-verify-XXXXXX";
   int fd = mkstemp(pattern.data());
   if (fd < 0) {
-    return base::MakeError(base::ErrorKind::kFatal, "cannot create a verify spill file in " + base);
+    return base::MakeError(base::ErrorKind::kStorage,
+                           "cannot create a verify spill file in " + base);
   }
   close(fd);
   std::unique_ptr<HashSpill> spill(new HashSpill());

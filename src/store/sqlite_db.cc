@@ -23,7 +23,7 @@ bool IsMemoryPath(const std::string& path) { return path.empty() || path == ":me
 Status CreateOwnerOnly(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return MakeError(ErrorKind::kFatal,
+    return MakeError(ErrorKind::kStorage,
                      "cannot create state file " + path + ": " + std::strerror(errno));
   }
   ::close(fd);
@@ -38,20 +38,25 @@ base::Error FromSqliteResult(int rc, std::string_view path, std::string_view con
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return MakeError(ErrorKind::kTransient,
+      return MakeError(ErrorKind::kLocked,
                        file + " is busy (another process holds its lock): " + ctx);
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return MakeError(ErrorKind::kFatal, file + " is corrupt (" + ctx +
-                                              "); restore it from a backup or start a new one");
+      return MakeError(ErrorKind::kStorage, file + " is corrupt (" + ctx +
+                                                "); restore it from a backup or start a new one");
     case SQLITE_CANTOPEN:
-      return MakeError(ErrorKind::kFatal, "cannot open " + file + ": " + ctx);
+      return MakeError(ErrorKind::kStorage, "cannot open " + file + ": " + ctx);
     case SQLITE_FULL:
-      return MakeError(ErrorKind::kFatal, "disk full writing " + file + ": " + ctx);
-    case SQLITE_READONLY:
-      return MakeError(ErrorKind::kFatal, file + " is read-only here: " + ctx);
-    default:
+      return MakeError(ErrorKind::kStorage, "disk full writing " + file + ": " + ctx);
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISUSE:
+    case SQLITE_RANGE:
+      // A write the schema refuses is a bug in fhir-migrate, not the disk's.
       return MakeError(ErrorKind::kFatal, file + ": " + ctx);
+    case SQLITE_READONLY:
+      return MakeError(ErrorKind::kStorage, file + " is read-only here: " + ctx);
+    default:
+      return MakeError(ErrorKind::kStorage, file + ": " + ctx);
   }
 }
 
@@ -168,7 +173,7 @@ Status Db::Configure() {
   FM_ASSIGN_OR_RETURN(bool row, wal.Step());
   std::string mode = row ? wal.Text(0) : "";
   if (mode != "wal" && !IsMemoryPath(options_.path)) {
-    return MakeError(ErrorKind::kFatal,
+    return MakeError(ErrorKind::kStorage,
                      "state file " + options_.path + " cannot use WAL mode (got '" + mode + "')");
   }
   return Exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", "configure");
@@ -180,10 +185,10 @@ Status Db::RestrictFileModes() {
     struct stat st {};
     if (::stat(file.c_str(), &st) != 0) {
       if (errno == ENOENT) continue;
-      return MakeError(ErrorKind::kFatal, "cannot stat " + file + ": " + std::strerror(errno));
+      return MakeError(ErrorKind::kStorage, "cannot stat " + file + ": " + std::strerror(errno));
     }
     if ((st.st_mode & 0777) != 0600 && ::chmod(file.c_str(), 0600) != 0) {
-      return MakeError(ErrorKind::kFatal,
+      return MakeError(ErrorKind::kStorage,
                        "cannot make " + file + " owner-only (0600): " + std::strerror(errno));
     }
   }
@@ -203,7 +208,7 @@ Result<int> Db::ReadSchemaVersion() {
 }
 
 base::Error Db::FutureSchema(int found) const {
-  return MakeError(ErrorKind::kFatal,
+  return MakeError(ErrorKind::kStorage,
                    "state file " + options_.path + " has schema version " + std::to_string(found) +
                        ", newer than version " + std::to_string(latest()) +
                        " known to this fhir-migrate; use the newer fhir-migrate that wrote it");
@@ -213,13 +218,13 @@ Status Db::CheckReadableSchema() {
   FM_ASSIGN_OR_RETURN(int found, ReadSchemaVersion());
   const int target = latest();
   if (found == 0) {
-    return MakeError(ErrorKind::kFatal, "state file " + options_.path +
-                                            " holds no fhir-migrate state yet (no schema); "
-                                            "`fhir-migrate run` creates it");
+    return MakeError(ErrorKind::kStorage, "state file " + options_.path +
+                                              " holds no fhir-migrate state yet (no schema); "
+                                              "`fhir-migrate run` creates it");
   }
   if (found > target) return FutureSchema(found);
   if (found < target) {
-    return MakeError(ErrorKind::kFatal,
+    return MakeError(ErrorKind::kStorage,
                      "state file " + options_.path + " has schema version " +
                          std::to_string(found) + ", older than version " + std::to_string(target) +
                          "; a read-only open cannot migrate it: run `fhir-migrate run` once");
@@ -277,8 +282,8 @@ Status Db::End(bool commit, std::string_view op) {
   // Some errors (SQLITE_FULL, IOERR, ...) already rolled the transaction back.
   if (sqlite3_get_autocommit(db_) != 0) {
     if (!commit) return base::Ok();
-    return MakeError(ErrorKind::kFatal, "state file " + options_.path + ": " + std::string(op) +
-                                            ": the transaction was already rolled back");
+    return MakeError(ErrorKind::kStorage, "state file " + options_.path + ": " + std::string(op) +
+                                              ": the transaction was already rolled back");
   }
   Status st = Exec(commit ? "COMMIT" : "ROLLBACK", op);
   if (!st.ok() && commit && sqlite3_get_autocommit(db_) == 0) {

@@ -40,8 +40,9 @@ std::span<const Migration> SchemaMigrations();
 
 // The one place SQLite result codes become errors. `path` names the state file,
 // `context` says what was being done ("AddWindow: <sqlite message>").
-// SQLITE_BUSY/LOCKED -> kTransient; CORRUPT/NOTADB -> kFatal "state file X is
-// corrupt"; everything else -> kFatal.
+// SQLITE_BUSY/LOCKED -> kLocked; CORRUPT/NOTADB -> kStorage "state file X is
+// corrupt"; CONSTRAINT/MISUSE/RANGE (a bug) -> kFatal; everything else ->
+// kStorage.
 base::Error FromSqliteResult(int rc, std::string_view path, std::string_view context);
 
 class Db;

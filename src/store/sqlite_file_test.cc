@@ -82,7 +82,7 @@ TEST(SqliteFileTest, FutureSchemaVersionIsRefused) {
   for (bool read_only : {false, true}) {
     auto store = OpenSqliteStateStore({path, read_only});
     ASSERT_FALSE(store.ok());
-    EXPECT_EQ(store.error().kind, ErrorKind::kFatal);
+    EXPECT_EQ(store.error().kind, ErrorKind::kStorage);
     EXPECT_TRUE(Contains(store.error().message, "schema version 99")) << store.error().message;
     EXPECT_TRUE(Contains(store.error().message, "newer")) << store.error().message;
   }
@@ -211,7 +211,7 @@ TEST(SqliteFileTest, ReadOnlyStoreOpensAfterTheWriterHasClosed) {
   EXPECT_EQ(reader->ListWindows()->size(), 1u);
 }
 
-TEST(SqliteFileTest, SecondWriterIsToldToRetryWhileTheFirstHoldsTheLock) {
+TEST(SqliteFileTest, SecondWriterIsToldTheFileIsLockedWhileTheFirstHoldsTheLock) {
   std::string path = testing::TempDir() + "/state.db";
   auto first = testing::OpenOrDie(path);
   ASSERT_NE(first, nullptr);
@@ -222,7 +222,7 @@ TEST(SqliteFileTest, SecondWriterIsToldToRetryWhileTheFirstHoldsTheLock) {
     auto busy = (*second)->PutMeta("b", "2");
     EXPECT_FALSE(busy.ok());
     if (!busy.ok()) {
-      EXPECT_EQ(busy.error().kind, ErrorKind::kTransient);
+      EXPECT_EQ(busy.error().kind, ErrorKind::kLocked);
       EXPECT_TRUE(Contains(busy.error().message, "busy")) << busy.error().message;
     }
     return base::Ok();
@@ -239,7 +239,7 @@ TEST(SqliteFileTest, GarbageFileIsReportedAsCorrupt) {
   }
   auto store = OpenSqliteStateStore({path});
   ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.error().kind, ErrorKind::kFatal);
+  EXPECT_EQ(store.error().kind, ErrorKind::kStorage);
   EXPECT_TRUE(Contains(store.error().message, "state file " + path + " is corrupt"))
       << store.error().message;
 }
@@ -247,19 +247,23 @@ TEST(SqliteFileTest, GarbageFileIsReportedAsCorrupt) {
 TEST(SqliteFileTest, MissingDirectoryIsAClearError) {
   auto store = OpenSqliteStateStore({"/nonexistent/fm/state.db"});
   ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().kind, ErrorKind::kStorage);
   EXPECT_TRUE(Contains(store.error().message, "/nonexistent/fm/state.db")) << store.error().message;
 }
 
 TEST(FromSqliteResultTest, MapsKinds) {
-  EXPECT_EQ(internal::FromSqliteResult(SQLITE_BUSY, "f", "x").kind, ErrorKind::kTransient);
-  EXPECT_EQ(internal::FromSqliteResult(SQLITE_LOCKED, "f", "x").kind, ErrorKind::kTransient);
-  EXPECT_EQ(internal::FromSqliteResult(SQLITE_BUSY_SNAPSHOT, "f", "x").kind, ErrorKind::kTransient);
+  EXPECT_EQ(internal::FromSqliteResult(SQLITE_BUSY, "f", "x").kind, ErrorKind::kLocked);
+  EXPECT_EQ(internal::FromSqliteResult(SQLITE_LOCKED, "f", "x").kind, ErrorKind::kLocked);
+  EXPECT_EQ(internal::FromSqliteResult(SQLITE_BUSY_SNAPSHOT, "f", "x").kind, ErrorKind::kLocked);
   auto corrupt = internal::FromSqliteResult(SQLITE_CORRUPT, "/a/s.db", "ListWindows: malformed");
-  EXPECT_EQ(corrupt.kind, ErrorKind::kFatal);
+  EXPECT_EQ(corrupt.kind, ErrorKind::kStorage);
   EXPECT_TRUE(Contains(corrupt.message, "state file /a/s.db is corrupt"));
   EXPECT_TRUE(Contains(corrupt.message, "ListWindows"));
-  EXPECT_EQ(internal::FromSqliteResult(SQLITE_NOTADB, "f", "x").kind, ErrorKind::kFatal);
-  EXPECT_EQ(internal::FromSqliteResult(SQLITE_IOERR, "f", "x").kind, ErrorKind::kFatal);
+  EXPECT_EQ(internal::FromSqliteResult(SQLITE_NOTADB, "f", "x").kind, ErrorKind::kStorage);
+  EXPECT_EQ(internal::FromSqliteResult(SQLITE_IOERR, "f", "x").kind, ErrorKind::kStorage);
+  EXPECT_EQ(internal::FromSqliteResult(SQLITE_FULL, "f", "x").kind, ErrorKind::kStorage);
+  EXPECT_EQ(internal::FromSqliteResult(SQLITE_CONSTRAINT_FOREIGNKEY, "f", "x").kind,
+            ErrorKind::kFatal);
 }
 
 }  // namespace
