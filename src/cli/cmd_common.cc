@@ -61,6 +61,17 @@ int Report(const std::string& what, const base::Error& error) {
   return code;
 }
 
+base::Result<std::unique_ptr<store::StateLock>> LockStateFile(const Config& config,
+                                                              const Context& ctx) {
+  store::LockHolder me;
+  char host[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(host, sizeof host - 1) == 0) me.host = host;
+  me.pid = ::getpid();
+  me.started = env::NewSystemClock()->Now();
+  me.command = ctx.command_line;
+  return store::AcquireStateLock(config.state_path, me);
+}
+
 std::optional<Config> LoadConfigOrReport(const ConfigSources& sources) {
   auto config = LoadConfig(sources);
   if (!config.ok()) {

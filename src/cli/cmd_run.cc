@@ -84,6 +84,14 @@ int CmdRun(const Context& ctx, bool follow) {
                       [p = progress.get()] { p->AfterLogLine(); });
   }
 
+  // One writer per state file, before anything is planned or sent.
+  auto lock = LockStateFile(*config, ctx);
+  if (!lock.ok()) return Report("run", lock.error());
+  log.Info(ConfigOrigin(*config));
+  if (const auto& previous = (*lock)->previous()) {
+    log.Warn("took over the state file's lock from " + previous->Describe() +
+             ", which ended without releasing it (killed or crashed)");
+  }
   auto app = BuildApp(std::move(*config), sink);
   InstallSignalHandling(*app->clock);
   if (app->config.insecure) {

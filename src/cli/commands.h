@@ -7,6 +7,7 @@
 
 #include "cli/config.h"
 #include "cli/log.h"
+#include "store/state_lock.h"
 
 namespace fm::cli {
 
@@ -15,6 +16,7 @@ struct Context {
   std::string format = "text";  // status/verify/failures output: text | json
   std::string http_listen;        // run --http HOST:PORT ("" = no operator endpoints)
   std::string progress = "auto";  // run --progress auto|bars|plain|none
+  std::string command_line;       // as typed (recorded, redacted, in the state file's lock)
 };
 
 int CmdInit(const std::string& path, bool force);
@@ -40,6 +42,12 @@ int CmdVerify(const Context& ctx, const VerifyFlags& flags);
 
 // Loads the config or prints the error; nullopt means "exit with kExitUsage".
 std::optional<Config> LoadConfigOrReport(const ConfigSources& sources);
+
+// For the commands that write a migration: takes the state file's lock
+// (store::AcquireStateLock) recording this process and `ctx.command_line`.
+// kLocked names the process that holds it.
+base::Result<std::unique_ptr<store::StateLock>> LockStateFile(const Config& config,
+                                                              const Context& ctx);
 
 // Prints a one-line error for `what` and returns its exit code.
 int Report(const std::string& what, const base::Error& error);
