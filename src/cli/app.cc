@@ -1,7 +1,10 @@
 #include "cli/app.h"
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
+
+#include "base/strings.h"
 
 namespace fm::cli {
 
@@ -49,18 +52,69 @@ auth::AuthHeaderFn DestinationAuthHeader(App& app) {
   return auth::AuthHeaderFor(*app.destination_auth, app.config.destination.url);
 }
 
-base::Status OpenStore(App& app, bool read_only) {
+base::Result<std::unique_ptr<store::StateStore>> OpenStateFile(const Config& config,
+                                                               bool read_only) {
   store::SqliteOptions options;
-  options.path = app.config.state_path;
+  options.path = config.state_path;
   options.read_only = read_only;
-  if (read_only && !app.fs->Exists(options.path)) {
-    return base::MakeError(base::ErrorKind::kNotFound,
+  if (read_only && !env::NewPosixFileSystem()->Exists(options.path)) {
+    return base::MakeError(base::ErrorKind::kStorage,
                            "no state file at " + options.path +
-                               " (has `fhir-migrate run` been started with this config?)");
+                               " (has `fhir-migrate run` been started with this config? "
+                               "state.path names the file)");
   }
-  auto store = store::OpenSqliteStateStore(options);
+  return store::OpenSqliteStateStore(options);
+}
+
+base::Status OpenStore(App& app, bool read_only) {
+  auto store = OpenStateFile(app.config, read_only);
   if (!store.ok()) return store.error();
   app.store = std::move(*store);
+  return base::Ok();
+}
+
+base::Result<ServerCapabilities> CheckServers(App& app) {
+  const Config& c = app.config;
+  FM_TRY_STATUS(auth::CheckCredentials(c.source.auth, "source.auth"));
+  FM_TRY_STATUS(auth::CheckCredentials(c.destination.auth, "destination.auth"));
+  ServerCapabilities out;
+  struct Side {
+    const char* name;
+    const std::string& url;
+    auth::TokenProvider& provider;
+    fhir::Capabilities& caps;
+  };
+  for (const Side& side :
+       {Side{"source", c.source.url, *app.source_auth, out.source},
+        Side{"destination", c.destination.url, *app.destination_auth, out.destination}}) {
+    // The counting transport without the retry wrapper: one try each.
+    auto transport = auth::NewAuthorizingTransport(*app.counting, side.provider, side.url);
+    fhir::Client probe(side.name, side.url, *transport, *app.clock);
+    auto caps = probe.ProbeCapabilities();
+    if (!caps.ok()) {
+      base::Error e = caps.error();
+      if (!base::StartsWith(e.message, side.name)) e.message = side.name + (": " + e.message);
+      return e;
+    }
+    side.caps = std::move(*caps);
+  }
+  return out;
+}
+
+base::Status CheckTypesKnown(const std::vector<std::string>& types,
+                             const fhir::Capabilities& source, const std::string& key) {
+  if (source.resource_types.empty()) return base::Ok();  // it lists none: nothing to check
+  for (const auto& type : types) {
+    if (std::find(source.resource_types.begin(), source.resource_types.end(), type) !=
+        source.resource_types.end()) {
+      continue;
+    }
+    std::string nearest = base::Nearest(type, source.resource_types);
+    return base::MakeError(
+        base::ErrorKind::kConfig,
+        key + ": the source's CapabilityStatement has no resource type '" + type + "'" +
+            (nearest.empty() ? std::string() : " (did you mean '" + nearest + "'?)"));
+  }
   return base::Ok();
 }
 

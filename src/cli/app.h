@@ -43,8 +43,29 @@ std::unique_ptr<App> BuildApp(Config config, migrate::ProgressSink& retry_sink);
 auth::AuthHeaderFn SourceAuthHeader(App& app);
 auth::AuthHeaderFn DestinationAuthHeader(App& app);
 
-// Opens (creating when writable) the SQLite state store of the config.
+// Opens (creating when writable) the SQLite state store of the config. A
+// read-only open of a file that does not exist is kStorage.
+base::Result<std::unique_ptr<store::StateStore>> OpenStateFile(const Config& config,
+                                                               bool read_only);
 base::Status OpenStore(App& app, bool read_only);
+
+// The start-up check of every command that talks to the servers (`run`,
+// `check`, `verify`, `failures retry`): the credentials of both servers can
+// be read (kConfig otherwise, naming the key or variable), then each server
+// answers `metadata` once, without the retry wrapper and within
+// http.timeout: kUnreachable when it cannot be reached or is no FHIR server,
+// kUnauthorized when it refuses the credentials. Sends nothing else.
+struct ServerCapabilities {
+  fhir::Capabilities source;
+  fhir::Capabilities destination;
+};
+base::Result<ServerCapabilities> CheckServers(App& app);
+
+// Each of `types` is a resource type the source's CapabilityStatement lists
+// (when it lists any): kConfig naming `key`, the type and the nearest known
+// type otherwise.
+base::Status CheckTypesKnown(const std::vector<std::string>& types,
+                             const fhir::Capabilities& source, const std::string& key);
 
 // Interrupts app.clock on SIGINT/SIGTERM (graceful stop). Call before any
 // thread starts so every thread inherits the blocked signal mask.

@@ -9,17 +9,13 @@
 namespace fm::cli {
 namespace {
 
-int CheckServer(fhir::Client& client, bool& can_export, bool& can_import) {
-  auto caps = client.GetCapabilities();
-  if (!caps.ok()) return Report(client.name() + " " + client.base_url(), caps.error());
-  std::printf("%-11s %s\n", (client.name() + ":").c_str(), client.base_url().c_str());
-  std::printf("            FHIR %s, %s, %zu resource types; $export %s, $import %s\n",
-              caps->fhir_version.c_str(), caps->software.empty() ? "unknown software" : caps->software.c_str(),
-              caps->resource_types.size(), caps->system_export ? "yes" : "no",
-              caps->import ? "yes" : "no");
-  can_export = caps->system_export;
-  can_import = caps->import;
-  return kExitOk;
+void PrintServer(const fhir::Client& client, const fhir::Capabilities& caps) {
+  std::printf("%-11s %s\n", (client.name() + ":").c_str(),
+              base::RedactUrl(client.base_url()).c_str());
+  std::printf(
+      "            FHIR %s, %s, %zu resource types; $export %s, $import %s\n",
+      caps.fhir_version.c_str(), caps.software.empty() ? "unknown software" : caps.software.c_str(),
+      caps.resource_types.size(), caps.system_export ? "yes" : "no", caps.import ? "yes" : "no");
 }
 
 }  // namespace
@@ -29,9 +25,16 @@ int CmdCheck(const Context& ctx) {
   if (!config) return kExitUsage;
   migrate::ProgressSink quiet;
   auto app = BuildApp(std::move(*config), quiet);
-  bool src_export = false, src_import = false, dst_export = false, dst_import = false;
-  if (int rc = CheckServer(*app->source, src_export, src_import)) return rc;
-  if (int rc = CheckServer(*app->destination, dst_export, dst_import)) return rc;
+  std::printf("config:     %s\n", ConfigOrigin(app->config).c_str());
+  auto servers = CheckServers(*app);
+  if (!servers.ok()) return Report("check", servers.error());
+  PrintServer(*app->source, servers->source);
+  PrintServer(*app->destination, servers->destination);
+  if (auto s =
+          CheckTypesKnown(app->config.migration.plan.types, servers->source, "migration.types");
+      !s.ok()) {
+    return Report("check", s.error());
+  }
 
   const auto& plan = app->config.migration.plan;
   migrate::FhirSourceProbe probe(*app->source, plan.types);

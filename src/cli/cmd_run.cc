@@ -100,6 +100,15 @@ int CmdRun(const Context& ctx, bool follow) {
         "can read and alter patient data");
   }
   for (const auto& warning : app->config.warnings) log.Warn(warning);
+  // Both servers answer before anything is planned: a dead server is exit 3
+  // in seconds, not a window failing until the migration halts.
+  auto servers = CheckServers(*app);
+  if (!servers.ok()) return Report("run", servers.error());
+  if (auto s =
+          CheckTypesKnown(app->config.migration.plan.types, servers->source, "migration.types");
+      !s.ok()) {
+    return Report("run", s.error());
+  }
   if (auto s = OpenStore(*app, /*read_only=*/false); !s.ok())
     return Report("state store", s.error());
   if (auto state = app->store->GetMigration(); state.ok()) metrics.SetWatermark(state->watermark);

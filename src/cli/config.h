@@ -49,12 +49,25 @@ struct Config {
   // others); logged by the commands on start.
   std::vector<std::string> warnings;
   VerifyConfig verify;
+  // The config file that was read ("" when none).
+  std::string config_file;
 };
+
+// "config file ./fhir-migrate.toml (then environment and -o)" or "no config
+// file, defaults + environment": printed by `check` and at the top of `run`.
+std::string ConfigOrigin(const Config& config);
 
 struct ConfigSources {
   std::optional<std::string> file;           // --config
   std::vector<std::string> overrides;        // -o key=value
   bool use_environment = true;
+  // Without --config: read `discover_path` when it exists (the CLI sets
+  // discover, so `init` then `check` works without -c).
+  bool discover = false;
+  std::string discover_path = "fhir-migrate.toml";
+  // false: source.url and destination.url may be absent (commands that read
+  // only the state file: status, failures list).
+  bool require_servers = true;
 };
 
 // Loads defaults, then the file, then the environment, then the overrides.

@@ -31,7 +31,7 @@ struct Key {
   Setter set;
 };
 
-base::Error Bad(const std::string& what) { return MakeError(ErrorKind::kInvalidData, what); }
+base::Error Bad(const std::string& what) { return MakeError(ErrorKind::kConfig, what); }
 
 Status ParseInt(const std::string& v, int64_t min, int64_t max, int64_t& out) {
   int64_t n = 0;
@@ -55,9 +55,22 @@ Setter IntField(std::function<void(Config&, int64_t)> put, int64_t min, int64_t 
   };
 }
 
-Setter DurationField(std::function<void(Config&, base::Millis)> put) {
+// A hundred years: longer durations are mistakes, and instants computed with
+// them would leave the calendar the tool formats.
+constexpr base::Millis kLongestDuration{36500LL * 86'400'000};
+
+// A duration in [min, max]; the error says which bound a value missed.
+Setter DurationField(std::function<void(Config&, base::Millis)> put,
+                     base::Millis min = base::Millis(0), base::Millis max = kLongestDuration) {
   return [=](Config& c, const std::string& v) -> Status {
     FM_ASSIGN_OR_RETURN(auto d, base::ParseDuration(v));
+    if (d < min) {
+      return Bad(base::FormatDuration(d) + " is too short (at least " + base::FormatDuration(min) +
+                 ")");
+    }
+    if (d > max) {
+      return Bad("'" + v + "' is too long (at most " + base::FormatDuration(max) + ")");
+    }
     put(c, d);
     return base::Ok();
   };
@@ -199,10 +212,11 @@ const std::vector<Key>& Keys() {
                   {"migration.end", "", "optional end: migrate only [start, end) and stop",
                    InstantField([](Config& c, auto t) { c.migration.plan.end = t; })},
                   {"migration.window", "30d", "window length (d, h, m units)",
-                   DurationField([](Config& c, base::Millis d) { c.migration.plan.window = d; })},
+                   DurationField([](Config& c, base::Millis d) { c.migration.plan.window = d; },
+                                 base::Millis(1000))},
                   {"migration.min_window", "1m", "windows are not split below this length",
-                   DurationField(
-                       [](Config& c, base::Millis d) { c.migration.plan.min_window = d; })},
+                   DurationField([](Config& c, base::Millis d) { c.migration.plan.min_window = d; },
+                                 base::Millis(1))},
                   {"migration.max_resources_per_window", "200000",
                    "a window counting more is split in halves",
                    IntField(
@@ -255,7 +269,8 @@ const std::vector<Key>& Keys() {
                   {"migration.poll_interval", "1m",
                    "follow mode: how often new windows are planned",
                    DurationField(
-                       [](Config& c, base::Millis d) { c.migration.run.poll_interval = d; })},
+                       [](Config& c, base::Millis d) { c.migration.run.poll_interval = d; },
+                       base::Millis(100))},
                   {"migration.windows_in_flight", "1",
                    "windows extracted and loaded at the same time",
                    IntField(
@@ -345,12 +360,11 @@ const std::vector<Key>& Keys() {
                    ListField(
                        [](Config& c, auto v) { c.migration.bulk.type_filter = std::move(v); })},
                   {"bulk.include_associated_data", "", "includeAssociatedData values (comma list)",
-                   ListField(
-                       [](Config& c, auto v) {
-                         c.migration.bulk.include_associated_data = std::move(v);
-                       })},
-                  {"bulk.extra_params",
-                   "", "extra kick-off parameters, name=value comma list (e.g. _maxCount=5000)",
+                   ListField([](Config& c, auto v) {
+                     c.migration.bulk.include_associated_data = std::move(v);
+                   })},
+                  {"bulk.extra_params", "",
+                   "extra kick-off parameters, name=value comma list (e.g. _maxCount=5000)",
                    [](Config& c, const std::string& v) -> Status {
                      c.migration.bulk.extra_params.clear();
                      for (auto part : base::Split(v, ',')) {
@@ -376,14 +390,16 @@ const std::vector<Key>& Keys() {
                    BoolField([](Config& c, bool b) { c.migration.bulk.pipeline = b; })},
                   {"bulk.poll_interval", "1s", "first delay between export status polls (doubles)",
                    DurationField(
-                       [](Config& c, base::Millis d) { c.migration.bulk.poll_interval = d; })},
+                       [](Config& c, base::Millis d) { c.migration.bulk.poll_interval = d; },
+                       base::Millis(10))},
                   {"bulk.max_poll_interval", "5m",
                    "longest delay between polls; a longer Retry-After is clamped to it (and "
                    "logged)",
                    DurationField(
-                       [](Config& c, base::Millis d) { c.migration.bulk.max_poll_interval = d; })},
-                  {"bulk.delete_status_url",
-                   "true",
+                       [](Config& c, base::Millis d) { c.migration.bulk.max_poll_interval = d; }, base::
+                                                                                                      Millis(
+                                                                                                          10))},
+                  {"bulk.delete_status_url", "true",
                    "DELETE the export status URL once every file is staged (passthrough "
                    "staging: once the window's imports are done), and an abandoned job's "
                    "when a window is exported again",
@@ -420,36 +436,42 @@ const std::vector<Key>& Keys() {
                      return Bad("'" + v +
                                 "' is not supported (use local, passthrough, serve or azure-blob)");
                    }},
-                  {"staging.serve_address", "",
-                   "staging.kind = serve: host:port the file server listens on",
-                   StringField([](Config& c, const std::string& v) {
-                     c.migration.import.serve_address = v;
-                   })},
-                  {"staging.azure_container_url", "",
-                   "staging.kind = azure-blob: <account endpoint>/<container>",
-                   UrlField([](Config& c, const std::string& v) {
-                     c.migration.import.azure_container_url = v;
-                   })},
+                  {"staging.serve_address",
+                   "", "staging.kind = serve: host:port the file server listens on",
+                   StringField(
+                       [](Config& c, const std::string& v) {
+                         c.migration.import.serve_address = v;
+                       })},
+                  {"staging.azure_container_url",
+                   "", "staging.kind = azure-blob: <account endpoint>/<container>",
+                   UrlField(
+                       [](Config& c, const std::string& v) {
+                         c.migration.import.azure_container_url = v;
+                       })},
                   {"staging.azure_account", "", "staging.kind = azure-blob: storage account name",
-                   StringField([](Config& c, const std::string& v) {
-                     c.migration.import.azure_account = v;
-                   })},
+                   StringField(
+                       [](Config& c, const std::string& v) {
+                         c.migration.import.azure_account = v;
+                       })},
                   {"staging.azure_key_env", "",
                    "environment variable holding the account's Shared Key (never given on the "
                    "command line)",
-                   StringField([](Config& c, const std::string& v) {
-                     c.migration.import.azure_key_env = v;
-                   })},
+                   StringField(
+                       [](Config& c, const std::string& v) {
+                         c.migration.import.azure_key_env = v;
+                       })},
                   {"staging.azure_sas_env", "",
                    "environment variable holding a container SAS token (used instead of the "
                    "key; $import then reads with it)",
-                   StringField([](Config& c, const std::string& v) {
-                     c.migration.import.azure_sas_env = v;
-                   })},
+                   StringField(
+                       [](Config& c, const std::string& v) {
+                         c.migration.import.azure_sas_env = v;
+                       })},
                   {"staging.sas_expiry", "24h",
                    "lifetime of the read-only SAS URLs handed to $import",
-                   DurationField(
-                       [](Config& c, base::Millis d) { c.migration.import.sas_expiry = d; })},
+                   DurationField([](Config& c, base::
+                                                   Millis d) { c.migration.import.sas_expiry = d; },
+                                 base::Millis(60'000))},
                   {"staging.dir", "",
                    "where export files are staged (0700); empty = \"staging\" next to the state "
                    "file",
@@ -485,8 +507,11 @@ const std::vector<Key>& Keys() {
                        0, 100)},
                   {"state.path", "fhir-migrate.db", "SQLite state file (created 0600)",
                    StringField([](Config& c, const std::string& v) { c.state_path = v; })},
-                  {"http.timeout", "5m", "whole-request timeout",
-                   DurationField([](Config& c, base::Millis d) { c.http_timeout = d; })},
+                  {"http.timeout", "5m",
+                   "whole-request timeout of every request but streamed export downloads; also "
+                   "bounds the start-up check of both servers",
+                   DurationField([](Config& c, base::Millis d) { c.http_timeout = d; },
+                                 base::Millis(1000))},
                   {"http.max_attempts", "8", "tries per request on 429/5xx/network errors",
                    IntField(
                        [](Config& c, int64_t n) { c.retry.max_attempts = static_cast<int>(n); },
@@ -595,7 +620,14 @@ Status Apply(Config& config, const std::string& key, const std::string& value,
                "the config file; name an environment variable (" +
                key + "_env) or a file (" + key + "_file) that holds it");
   }
-  if (!k) return Bad(origin + ": unknown configuration key '" + key + "'");
+  if (!k) {
+    std::vector<std::string> names;
+    for (const auto& candidate : Keys()) names.emplace_back(candidate.name);
+    std::string nearest = base::Nearest(key, names);
+    return Bad(origin + ": unknown configuration key '" + key + "'" +
+               (nearest.empty() ? std::string(" (`fhir-migrate init --reference` lists every key)")
+                                : " (did you mean '" + nearest + "'?)"));
+  }
   Status s = k->set(config, value);
   if (!s.ok()) return Bad(origin + ": " + key + ": " + s.error().message);
   return base::Ok();
@@ -735,7 +767,7 @@ bool ReadableByOthers(const std::string& path) {
 }
 
 // Warns when secrets (or the config naming them) can be read by other users.
-void AddPermissionWarnings(Config& config, const ConfigSources& sources) {
+void AddPermissionWarnings(Config& config) {
   bool has_auth = false;
   for (const ServerConfig* server : {&config.source, &config.destination}) {
     const auth::AuthOptions& a = server->auth;
@@ -748,8 +780,8 @@ void AddPermissionWarnings(Config& config, const ConfigSources& sources) {
       }
     }
   }
-  if (has_auth && sources.file && ReadableByOthers(*sources.file)) {
-    config.warnings.push_back("config file " + *sources.file +
+  if (has_auth && !config.config_file.empty() && ReadableByOthers(config.config_file)) {
+    config.warnings.push_back("config file " + config.config_file +
                               " configures credentials and is readable by group or others: "
                               "chmod 600 it");
   }
@@ -757,18 +789,33 @@ void AddPermissionWarnings(Config& config, const ConfigSources& sources) {
 
 }  // namespace
 
+std::string ConfigOrigin(const Config& config) {
+  if (config.config_file.empty()) return "no config file, defaults + environment";
+  return "config file " + config.config_file + " (then environment and -o)";
+}
+
 std::string EnvName(const std::string& key) {
   std::string out = "FHIR_MIGRATE_";
   for (char ch : key) out += ch == '.' ? '_' : static_cast<char>(std::toupper(ch));
   return out;
 }
 
-base::Result<Config> LoadConfig(const ConfigSources& sources) {
+namespace {
+
+base::Result<Config> LoadConfigFrom(const ConfigSources& sources) {
   Config config;
   for (const auto& k : Keys()) {
     FM_TRY_STATUS(Apply(config, k.name, k.default_value, "default"));
   }
-  if (sources.file) FM_TRY_STATUS(ApplyFile(config, *sources.file));
+  std::optional<std::string> file = sources.file;
+  if (!file && sources.discover && !sources.discover_path.empty()) {
+    struct stat st {};
+    if (::stat(sources.discover_path.c_str(), &st) == 0) file = sources.discover_path;
+  }
+  if (file) {
+    FM_TRY_STATUS(ApplyFile(config, *file));
+    config.config_file = *file;
+  }
   if (sources.use_environment) {
     for (const auto& k : Keys()) {
       std::string env = EnvName(k.name);
@@ -780,15 +827,16 @@ base::Result<Config> LoadConfig(const ConfigSources& sources) {
     if (eq == std::string::npos) return Bad("-o " + o + ": expected key=value");
     FM_TRY_STATUS(Apply(config, o.substr(0, eq), o.substr(eq + 1), "-o"));
   }
-  if (config.source.url.empty()) {
-    return Bad("source.url is required (config file, " + EnvName("source.url") +
+  const std::string where = file ? "config file " + *file + ", " : "a config file (-c), ";
+  if (config.source.url.empty() && sources.require_servers) {
+    return Bad("source.url is required (" + where + EnvName("source.url") +
                " or -o source.url=...)");
   }
-  if (config.destination.url.empty()) {
-    return Bad("destination.url is required (config file, " + EnvName("destination.url") +
+  if (config.destination.url.empty() && sources.require_servers) {
+    return Bad("destination.url is required (" + where + EnvName("destination.url") +
                " or -o destination.url=...)");
   }
-  if (config.source.url == config.destination.url) {
+  if (!config.source.url.empty() && config.source.url == config.destination.url) {
     return Bad("source.url and destination.url are the same server");
   }
   if (config.migration.plan.start && config.migration.plan.end &&
@@ -800,7 +848,10 @@ base::Result<Config> LoadConfig(const ConfigSources& sources) {
     return Bad("migration.load = import requires migration.extract = bulk");
   }
   if (config.migration.plan.min_window > config.migration.plan.window) {
-    return Bad("migration.min_window is longer than migration.window");
+    return Bad("migration.window (" + base::FormatDuration(config.migration.plan.window) +
+               ") is shorter than migration.min_window (" +
+               base::FormatDuration(config.migration.plan.min_window) +
+               "): lengthen the window or lower min_window");
   }
   FM_TRY_STATUS(auth::ValidateAuthOptions(config.source.auth, "source.auth"));
   FM_TRY_STATUS(auth::ValidateAuthOptions(config.destination.auth, "destination.auth"));
@@ -809,8 +860,19 @@ base::Result<Config> LoadConfig(const ConfigSources& sources) {
       return Bad("security.allowed_origins: '" + origin + "' is not an http(s) origin");
     }
   }
-  AddPermissionWarnings(config, sources);
+  AddPermissionWarnings(config);
   config.curl.verify_tls = !config.insecure;
+  config.curl.request_timeout = config.http_timeout;
+  return config;
+}
+
+}  // namespace
+
+base::Result<Config> LoadConfig(const ConfigSources& sources) {
+  auto config = LoadConfigFrom(sources);
+  // Whatever the check that refused it (a key's parser, auth validation):
+  // a configuration error (exit code 2).
+  if (!config.ok()) config.error().kind = ErrorKind::kConfig;
   return config;
 }
 

@@ -78,6 +78,86 @@ TEST(ConfigTest, AnUnknownKeyIsAnErrorNamingIt) {
   EXPECT_NE(c.error().message.find("rest.batchsize"), std::string::npos) << c.error().message;
 }
 
+TEST(ConfigTest, AnUnknownKeySuggestsTheNearestOne) {
+  std::string file = WriteTemp("[rest]\nbatchsize = 50\n");
+  auto c = LoadConfig(Sources(file, kUrls));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().kind, base::ErrorKind::kConfig);
+  EXPECT_NE(c.error().message.find("(did you mean 'rest.batch_size'?)"), std::string::npos)
+      << c.error().message;
+  auto far = LoadConfig(Sources(
+      std::nullopt, {"source.url=http://a", "destination.url=http://b", "colour.scheme=dark"}));
+  ASSERT_FALSE(far.ok());
+  EXPECT_EQ(far.error().message.find("did you mean"), std::string::npos) << far.error().message;
+}
+
+// poll_interval=0, http.timeout=0 and window=99999999d were accepted; each is
+// refused now with the key named. window=0d blamed min_window.
+TEST(ConfigTest, OutOfRangeDurationsAreRefusedNamingTheirKey) {
+  for (const char* bad : {"migration.poll_interval=0", "http.timeout=0s", "migration.window=0d",
+                          "migration.window=99999999d", "migration.min_window=0",
+                          "bulk.poll_interval=0", "migration.safety_lag=99999999d"}) {
+    auto o = kUrls;
+    o.push_back(bad);
+    auto c = LoadConfig(Sources(std::nullopt, o));
+    ASSERT_FALSE(c.ok()) << bad << " was accepted";
+    EXPECT_EQ(c.error().kind, base::ErrorKind::kConfig);
+    std::string key = std::string(bad).substr(0, std::string(bad).find('='));
+    EXPECT_NE(c.error().message.find(key + ":"), std::string::npos)
+        << bad << ": " << c.error().message;
+    if (key == "migration.window") {
+      EXPECT_EQ(c.error().message.find("min_window"), std::string::npos) << c.error().message;
+    }
+  }
+  auto o = kUrls;
+  o.push_back("migration.window=30s");  // shorter than min_window (1m): both named
+  auto c = LoadConfig(Sources(std::nullopt, o));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("migration.window (30s) is shorter than migration.min_window "
+                                   "(1m)"),
+            std::string::npos)
+      << c.error().message;
+  o = kUrls;
+  o.push_back("migration.poll_interval=200ms");
+  o.push_back("migration.window=3650d");
+  EXPECT_TRUE(LoadConfig(Sources(std::nullopt, o)).ok());
+}
+
+// `init` wrote fhir-migrate.toml, but the next command read it only with -c.
+TEST(ConfigTest, TheConfigFileIsFoundWithoutDashCAndNamed) {
+  char tmpl[] = "/tmp/fm_config_dir_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  ConfigSources s;
+  s.discover = true;
+  s.discover_path = dir + "/fhir-migrate.toml";
+  auto none = LoadConfig(s);
+  ASSERT_FALSE(none.ok());  // no file, no URLs
+  EXPECT_NE(none.error().message.find("a config file (-c)"), std::string::npos)
+      << none.error().message;
+  s.overrides = kUrls;
+  auto defaults = LoadConfig(s);
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(ConfigOrigin(*defaults), "no config file, defaults + environment");
+  std::ofstream(s.discover_path) << "[source]\nurl = \"http://found/fhir\"\n"
+                                 << "[destination]\nurl = \"http://b/fhir\"\n";
+  s.overrides.clear();
+  auto found = LoadConfig(s);
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_EQ(found->source.url, "http://found/fhir");
+  EXPECT_EQ(ConfigOrigin(*found), "config file " + s.discover_path + " (then environment and -o)");
+  s.discover = false;  // what a library caller gets: nothing read behind its back
+  EXPECT_FALSE(LoadConfig(s).ok());
+}
+
+TEST(ConfigTest, CommandsThatReadOnlyTheStateNeedNoServerUrls) {
+  ConfigSources s;
+  s.require_servers = false;
+  s.overrides = {"state.path=/tmp/x.db"};
+  auto c = LoadConfig(s);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->state_path, "/tmp/x.db");
+}
+
 TEST(ConfigTest, ABadValueNamesTheKeyAndTheProblem) {
   auto c = LoadConfig(Sources(std::nullopt, {"source.url=http://a", "destination.url=http://b",
                                              "migration.window=30 fortnights"}));

@@ -1,18 +1,54 @@
 // fhir-migrate: copy a FHIR R4 data store from one server to another, first in
 // bulk, then continuously, and prove nothing was lost.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
 
+#include "base/strings.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+
+#ifndef FM_VERSION
+#define FM_VERSION "unknown"
+#endif
+
+namespace {
+
+// The first word that is neither an option nor an option's value: the
+// subcommand the user meant ("" when there is none).
+std::string CommandWord(int argc, char** argv, const std::vector<std::string>& with_value) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") return i + 1 < argc ? argv[i + 1] : "";
+    if (!arg.empty() && arg[0] == '-') {
+      bool takes_value = false;
+      for (const auto& o : with_value) takes_value |= arg == o;
+      if (takes_value) ++i;
+      continue;
+    }
+    return arg;
+  }
+  return "";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace fm::cli;
   CLI::App app{"fhir-migrate: copy a FHIR R4 data store between servers and prove nothing was lost",
                "fhir-migrate"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("fhir-migrate ") + FM_VERSION);
   Context ctx;
+  for (int i = 0; i < argc; ++i) {
+    ctx.command_line += (i ? " " : "") + std::string(i == 0 ? "fhir-migrate" : argv[i]);
+  }
   std::string config_file;
-  app.add_option("-c,--config", config_file, "TOML config file")->check(CLI::ExistingFile);
+  app.add_option("-c,--config", config_file,
+                 "TOML config file (default: ./fhir-migrate.toml when it exists)")
+      ->check(CLI::ExistingFile);
   app.add_option("-o,--set", ctx.sources.overrides, "override a config key: -o section.key=value")
       ->type_name("KEY=VALUE");
 
@@ -77,6 +113,20 @@ int main(int argc, char** argv) {
   verify->add_option("--before", vf.before, "only resources with lastUpdated before this instant");
   verify->add_flag("--json", json, "machine-readable output");
 
+  // An unknown subcommand: say which exist (and the nearest one).
+  std::vector<std::string> commands;
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    commands.push_back(sub->get_name());
+  }
+  std::string word = CommandWord(argc, argv, {"-c", "--config", "-o", "--set"});
+  if (!word.empty() && std::find(commands.begin(), commands.end(), word) == commands.end()) {
+    std::string nearest = fm::base::Nearest(word, commands);
+    std::fprintf(stderr, "fhir-migrate: unknown command '%s'%s; the commands are: %s\n",
+                 word.c_str(),
+                 nearest.empty() ? "" : (" (did you mean '" + nearest + "'?)").c_str(),
+                 fm::base::Join(commands, ", ").c_str());
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -88,6 +138,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (!config_file.empty()) ctx.sources.file = config_file;
+  ctx.sources.discover = true;  // ./fhir-migrate.toml without -c
   ctx.format = json ? "json" : "text";
 
   if (*init && reference) {

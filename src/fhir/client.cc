@@ -101,6 +101,20 @@ base::Result<Capabilities> Client::GetCapabilities() {
   return caps;
 }
 
+base::Result<Capabilities> Client::ProbeCapabilities() {
+  auto caps = GetCapabilities();
+  if (caps.ok()) return caps;
+  base::Error& e = caps.error();
+  if (e.kind == base::ErrorKind::kUnauthorized || e.kind == base::ErrorKind::kCancelled) {
+    return caps;
+  }
+  if (e.kind != base::ErrorKind::kUnreachable) {
+    e.message = "no FHIR server answers at " + base::RedactUrl(base_url_) + " (" + e.message + ")";
+    e.kind = base::ErrorKind::kUnreachable;
+  }
+  return caps;
+}
+
 base::Result<int64_t> Client::Count(std::string_view type, const Params& params) {
   Params with_summary = params;
   with_summary.emplace_back("_summary", "count");

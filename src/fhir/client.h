@@ -46,6 +46,13 @@ class Client {
 
   base::Result<Capabilities> GetCapabilities();
 
+  // The start-up check: GetCapabilities, where anything but a
+  // CapabilityStatement means there is no usable FHIR server at the base
+  // URL: a 404, a 5xx, an HTML page or a body that is not a
+  // CapabilityStatement become kUnreachable ("no FHIR server answers at
+  // <base URL> (...)"). kUnauthorized and kCancelled pass unchanged.
+  base::Result<Capabilities> ProbeCapabilities();
+
   // `_summary=count` total for a type ("" = system level) with extra params.
   base::Result<int64_t> Count(std::string_view type, const Params& params);
 

@@ -105,6 +105,32 @@ TEST_F(ClientTest, GetCapabilitiesNamesTheServerWhenTheAnswerIsNotAStatement) {
   EXPECT_THAT(caps.error().message, HasSubstr("source /metadata is not a CapabilityStatement"));
 }
 
+// A source URL pointing at a web server that is not FHIR ended `run` with
+// exit code 1 (invalid-data) after the planner's first count: the start-up
+// probe calls it what it is, a URL where no FHIR server answers (exit 3).
+TEST_F(ClientTest, ProbeCallsAnythingButACapabilityStatementNoFhirServer) {
+  Route("GET /metadata", Answer(200, "<html>login page</html>"));
+  auto html = client_.ProbeCapabilities();
+  ASSERT_FALSE(html.ok());
+  EXPECT_EQ(html.error().kind, base::ErrorKind::kUnreachable);
+  EXPECT_THAT(html.error().message, HasSubstr(std::string("no FHIR server answers at ") + kBase));
+  EXPECT_THAT(html.error().message, HasSubstr("not a CapabilityStatement"));
+
+  Route("GET /metadata", Answer(404, "not here"));
+  auto missing = client_.ProbeCapabilities();
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind, base::ErrorKind::kUnreachable);
+  EXPECT_THAT(missing.error().message, HasSubstr("404"));
+
+  Route("GET /metadata", Answer(401, "{}"));
+  auto refused = client_.ProbeCapabilities();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, base::ErrorKind::kUnauthorized);  // exit 4, not 3
+
+  Route("GET /metadata", Answer(200, testfiles::ReadTestData("azure_capability.json")));
+  EXPECT_TRUE(client_.ProbeCapabilities().ok());
+}
+
 TEST_F(ClientTest, CountAsksForSummaryCountAndReadsTotal) {
   Route("GET /Observation?_lastUpdated=lt2022&_summary=count",
         Answer(200, R"({"resourceType":"Bundle","type":"searchset","total":16315})"));

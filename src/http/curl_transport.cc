@@ -9,6 +9,7 @@
 // KNOWN_BUGS; issues #4544, #13840).
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <mutex>
@@ -259,9 +260,13 @@ class CurlTransport : public Transport {
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ex);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ex);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(request.connect_timeout.count()));
+    base::Millis timeout = request.timeout, connect_timeout = request.connect_timeout;
+    if (options_.request_timeout.count() > 0) {
+      connect_timeout = std::min(connect_timeout, options_.request_timeout);
+      if (!request.on_body) timeout = std::min(timeout, options_.request_timeout);
+    }
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE, 60L);
     curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL, 30L);

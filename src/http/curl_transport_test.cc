@@ -217,6 +217,25 @@ TEST_F(CurlTransportTest, TimesOutASlowServer) {
   EXPECT_THAT(result.error().message, HasSubstr("request to 127.0.0.1 timed out"));
 }
 
+// http.timeout was read from the config and never applied: a request kept
+// its own 10-minute default. The transport's request_timeout caps it.
+TEST_F(CurlTransportTest, HttpTimeoutCapsARequestsLongerTimeout) {
+  LoopbackServer server([](const LoopbackRequest&) {
+    LoopbackResponse response = Ok("late");
+    response.delay_before_headers = 5s;
+    return response;
+  });
+  CurlOptions options;
+  options.request_timeout = 300ms;
+  auto capped = NewCurlTransport(options);
+  Request request = Get(server.url("/slow"));
+  ASSERT_GT(request.timeout, 5s);  // the request alone would wait for the answer
+  auto result = capped->Send(request);
+  ASSERT_FALSE(result.ok()) << "the answer arrived: the cap was not applied";
+  EXPECT_EQ(result.error().kind, ErrorKind::kUnreachable);
+  EXPECT_THAT(result.error().message, HasSubstr("timed out"));
+}
+
 TEST_F(CurlTransportTest, RefusedConnectionNamesHostAndPortButNotQuery) {
   uint16_t port;
   {

@@ -84,6 +84,11 @@ struct CurlOptions {
   std::string ca_bundle;          // empty: system default
   size_t max_error_body = 1 << 20;  // bytes kept of a non-2xx body
   size_t max_header_bytes = 256 << 10;  // larger response headers are refused
+  // http.timeout: when > 0, caps every request's connect timeout, and the
+  // whole-exchange timeout of every request whose body is not streamed
+  // (searches, Bundles, polls, metadata). Streamed downloads keep theirs: a
+  // large export file may take longer.
+  base::Millis request_timeout{0};
 };
 
 // libcurl with keep-alive connections shared across threads, HTTP/2 where
