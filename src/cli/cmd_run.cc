@@ -273,7 +273,8 @@ int CmdRun(const Context& ctx, bool follow) {
   auto failures = app->store->CountFailures(false);
   if (failures.ok() && *failures > 0) {
     log.Warn(std::to_string(*failures) +
-             " resources are in the failures table: see `fhir-migrate failures list`");
+             " resources are in the failures table: see `fhir-migrate failures list`; once "
+             "the cause is fixed, `fhir-migrate failures retry --all` sends them again");
     return kExitWithFailures;
   }
   return kExitOk;

@@ -38,8 +38,20 @@ std::unique_ptr<fhir::BulkExportClient> ExportClientFor(App& app, fhir::Client& 
 }  // namespace
 
 int CmdVerify(const Context& ctx, const VerifyFlags& flags) {
+  if (flags.dry_run && !flags.fix && !flags.fix_deletes) {
+    std::fprintf(stderr, "fhir-migrate: verify: --dry-run goes with --fix or --fix-deletes\n");
+    return kExitUsage;
+  }
   auto config = LoadConfigOrReport(ctx.sources);
   if (!config) return kExitUsage;
+  // Changing the destination is writing the migration: one writer at a time.
+  const bool writes = !flags.dry_run && (flags.fix || (flags.fix_deletes && flags.apply));
+  std::unique_ptr<store::StateLock> lock;
+  if (writes) {
+    auto locked = LockStateFile(*config, ctx);
+    if (!locked.ok()) return Report("verify", locked.error());
+    lock = std::move(*locked);
+  }
   migrate::ProgressSink quiet;
   auto app = BuildApp(std::move(*config), quiet);
   // SIGINT/SIGTERM stop the check at its next wait and let it clean up (an
@@ -53,6 +65,12 @@ int CmdVerify(const Context& ctx, const VerifyFlags& flags) {
   request.full = flags.full;
   request.fix_deletes = flags.fix_deletes;
   request.apply = flags.apply;
+  request.fix = flags.fix;
+  request.dry_run = flags.dry_run;
+  request.resend.batch_size = c.migration.rest.batch_size;
+  request.resend.rewrite_references = c.migration.rest.rewrite_references;
+  request.resend.source_base_url = app->source->base_url();
+  request.resend.propagate_deletes = c.migration.run.propagate_deletes;
   if (flags.seed_set) request.seed = flags.seed;
   request.types = c.verify.types.empty() ? c.migration.plan.types : c.verify.types;
   request.ignore = c.verify.ignore;
@@ -83,8 +101,30 @@ int CmdVerify(const Context& ctx, const VerifyFlags& flags) {
     exports = {source_export.get(), destination_export.get()};
   }
 
+  auto servers = CheckServers(*app);
+  if (!servers.ok()) return Report("verify", servers.error());
+  if (auto s = CheckTypesKnown(request.types, servers->source,
+                               c.verify.types.empty() ? "migration.types" : "verify.types");
+      !s.ok()) {
+    return Report("verify", s.error());
+  }
+
   // A report without a state file is still a report: the store is optional.
   bool have_store = OpenStore(*app, false).ok();
+  // --fix: what the destination refuses joins the failures table (stage
+  // verify), and a copy that succeeds resolves the resource's failures.
+  migrate::OpenFailures open_failures;
+  std::optional<base::Error> record_error;
+  if (have_store && request.fix && !request.dry_run) {
+    auto open = migrate::LoadOpenFailures(*app->store);
+    if (!open.ok()) return Report("verify", open.error());
+    open_failures = std::move(*open);
+    request.on_resent = [&](const migrate::ResendOutcome& o) {
+      auto s =
+          migrate::RecordResendOutcome(*app->store, open_failures, o, app->clock->Now(), "verify");
+      if (!s.ok() && !record_error) record_error = s.error();
+    };
+  }
   if (!flags.before.empty()) {
     auto t = base::ParseInstant(flags.before);
     if (!t.ok()) {
@@ -118,6 +158,7 @@ int CmdVerify(const Context& ctx, const VerifyFlags& flags) {
     }
     return Report("verify", report.error());
   }
+  if (record_error) return Report("verify", *record_error);
   if (have_store) {
     if (auto s = verify::RecordChecks(*app->store, *report, app->clock->Now()); !s.ok()) {
       std::fprintf(stderr, "fhir-migrate: verify: result not recorded: %s\n",

@@ -23,15 +23,25 @@ int CmdInit(const std::string& path, bool force);
 int CmdCheck(const Context& ctx);
 int CmdRun(const Context& ctx, bool follow);
 int CmdStatus(const Context& ctx);
-int CmdFailuresList(const Context& ctx, size_t limit);
-int CmdClearHalt(const Context& ctx, int64_t retry_window);
+int CmdFailuresList(const Context& ctx, size_t limit, bool include_resolved);
+// `failures retry`: which unresolved failures to send again.
+struct FailuresRetryFlags {
+  std::string type;  // --type
+  std::string id;    // --id (resource id)
+  bool all = false;  // --all
+};
+int CmdFailuresRetry(const Context& ctx, const FailuresRetryFlags& flags);
+// `clear-halt [--retry-window N]` and `retry --window N` (retry_command).
+int CmdClearHalt(const Context& ctx, int64_t retry_window, bool retry_command);
 // `verify` flags (docs/verification.md).
 struct VerifyFlags {
   bool surface = false;
   int deep = 0;                          // --deep N; 0 = off
   bool full = false;
+  bool fix = false;  // --fix: copy missing/different from the source
   bool fix_deletes = false;
   bool apply = false;
+  bool dry_run = false;  // --dry-run: list what --fix/--fix-deletes would do
   uint64_t seed = 0;
   bool seed_set = false;
   bool before_watermark = false;         // default: on when the state has a watermark

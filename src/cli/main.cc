@@ -84,7 +84,19 @@ int main(int argc, char** argv) {
   failures->require_subcommand(1);
   auto* failures_list = failures->add_subcommand("list", "list unresolved failures");
   failures_list->add_option("--limit", limit, "at most this many");
+  bool include_resolved = false;
+  failures_list->add_flag("--all", include_resolved,
+                          "also resolved failures, each with its history of attempts");
   failures_list->add_flag("--json", json, "machine-readable output");
+  FailuresRetryFlags fr;
+  auto* failures_retry = failures->add_subcommand(
+      "retry",
+      "read each failed resource's current version from the source and send it again; "
+      "resolved when the destination accepts it");
+  failures_retry->add_option("--type", fr.type, "only failures of this resource type");
+  failures_retry->add_option("--id", fr.id, "only failures of this resource id");
+  failures_retry->add_flag("--all", fr.all, "every unresolved failure");
+  failures_retry->add_flag("--json", json, "machine-readable output");
 
   int64_t retry_window = 0;
   auto* clear_halt = app.add_subcommand("clear-halt", "resume a halted migration");
@@ -99,11 +111,24 @@ int main(int argc, char** argv) {
   verify->add_option("--deep", vf.deep, "compare a seeded random sample of N resources per type")
       ->check(CLI::Range(1, 1000000));
   auto* full = verify->add_flag("--full", vf.full, "compare every resource by content hash");
-  auto* fix_deletes = verify->add_flag("--fix-deletes", vf.fix_deletes,
-                                       "with --full: list destination-only resources (dry run)")
+  auto* fix = verify
+                  ->add_flag("--fix", vf.fix,
+                             "with --full: copy what is missing or different on the "
+                             "destination from the source")
+                  ->needs(full);
+  auto* fix_deletes = verify
+                          ->add_flag("--fix-deletes", vf.fix_deletes,
+                                     "with --full: list destination-only resources (dry run "
+                                     "unless --apply)")
                           ->needs(full);
-  verify->add_flag("--apply", vf.apply, "with --fix-deletes: delete them on the destination")
-      ->needs(fix_deletes);
+  auto* apply =
+      verify->add_flag("--apply", vf.apply, "with --fix-deletes: delete them on the destination")
+          ->needs(fix_deletes);
+  verify
+      ->add_flag("--dry-run", vf.dry_run,
+                 "with --fix or --fix-deletes: list what would change, change nothing")
+      ->excludes(apply);
+  (void)fix;
   auto* seed = verify->add_option("--seed", vf.seed, "sample seed of --deep (default fixed)");
   auto* bw = verify->add_flag("--before-watermark", vf.before_watermark,
                               "only resources with lastUpdated before the state's watermark "
@@ -149,9 +174,10 @@ int main(int argc, char** argv) {
   if (*check) return CmdCheck(ctx);
   if (*run) return CmdRun(ctx, follow);
   if (*status) return CmdStatus(ctx);
-  if (*failures_list) return CmdFailuresList(ctx, limit);
-  if (*clear_halt) return CmdClearHalt(ctx, retry_window);
-  if (*retry) return CmdClearHalt(ctx, retry_window);
+  if (*failures_list) return CmdFailuresList(ctx, limit, include_resolved);
+  if (*failures_retry) return CmdFailuresRetry(ctx, fr);
+  if (*clear_halt) return CmdClearHalt(ctx, retry_window, /*retry_command=*/false);
+  if (*retry) return CmdClearHalt(ctx, retry_window, /*retry_command=*/true);
   if (*verify) {
     vf.seed_set = seed->count() > 0;
     return CmdVerify(ctx, vf);

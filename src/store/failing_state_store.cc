@@ -77,6 +77,12 @@ class FailingStateStore final : public StateStore {
   Status ResolveFailure(int64_t id) override {
     return Write([&] { return inner_.ResolveFailure(id); });
   }
+  Status RecordFailureAttempt(const FailureAttempt& a) override {
+    return Write([&] { return inner_.RecordFailureAttempt(a); });
+  }
+  Result<std::vector<FailureAttempt>> ListFailureAttempts(int64_t failure_id) override {
+    return inner_.ListFailureAttempts(failure_id);
+  }
   Status DeleteFailures(int64_t window_id) override {
     return Write([&] { return inner_.DeleteFailures(window_id); });
   }

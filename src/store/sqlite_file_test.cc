@@ -26,20 +26,55 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// The newest schema version: the last of the migrations.
+const int kLatest = internal::SchemaMigrations().back().version;
+
 TEST(SqliteFileTest, SchemaVersionIsRecordedAndReopeningKeepsData) {
   std::string path = testing::TempDir() + "/state.db";
   {
     auto store = testing::OpenOrDie(path);
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schema_version(), 3);
+    EXPECT_EQ(store->schema_version(), kLatest);
     ASSERT_TRUE(store->AddWindow(MakeWindow(0, 10)).ok());
   }
-  EXPECT_EQ(RawQuery(path, "SELECT max(version) FROM schema_version"), "3");
+  EXPECT_EQ(RawQuery(path, "SELECT max(version) FROM schema_version"), std::to_string(kLatest));
   auto store = testing::OpenOrDie(path);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->ListWindows()->size(), 1u);
-  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM schema_version"), "3");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM schema_version"), std::to_string(kLatest));
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"), "wal");
+}
+
+// Version 4 keeps the history of attempts to deliver a failed resource. A
+// version 3 file with failures opens with each failure's refusal as its
+// first attempt, and a resolved one keeps being resolved.
+TEST(SqliteFileTest, AVersion3FileGainsTheFailureHistoryOfItsFailures) {
+  std::string path = testing::TempDir() + "/state.db";
+  {
+    auto v3 = internal::Db::Open({path}, internal::SchemaMigrations().first(3));
+    ASSERT_TRUE(v3.ok()) << v3.error().ToString();
+    EXPECT_EQ((*v3)->schema_version(), 3);
+  }
+  RawQuery(path,
+           "INSERT INTO failures (window_id, stage, resource_type, resource_id, http_status, "
+           "reason, resolved, at) VALUES (4, 'load', 'Patient', 'p1', 400, 'bad name', 0, 1000), "
+           "(4, 'load', 'Patient', 'p2', 422, 'bad date', 1, 2000)");
+  auto store = testing::OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->schema_version(), kLatest);
+  auto failures = store->ListFailures(true, SIZE_MAX);
+  ASSERT_TRUE(failures.ok());
+  ASSERT_EQ(failures->size(), 2u);
+  auto first = store->ListFailureAttempts((*failures)[0].id);
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ((*first)[0].outcome, "failed");
+  EXPECT_EQ((*first)[0].http_status, 400);
+  EXPECT_EQ((*first)[0].reason, "bad name");
+  EXPECT_EQ((*first)[0].at, base::FromEpochMillis(1000));
+  EXPECT_FALSE((*failures)[0].resolved_at.has_value());
+  EXPECT_TRUE((*failures)[1].resolved);
+  EXPECT_EQ((*failures)[1].resolved_at, base::FromEpochMillis(2000));
 }
 
 TEST(SqliteFileTest, OlderSchemaIsMigratedForwardKeepingData) {

@@ -126,6 +126,26 @@ CREATE INDEX windows_type_since ON windows (resource_type, since, till, id);
 ALTER TABLE windows ADD COLUMN started_at INTEGER;
 ALTER TABLE windows ADD COLUMN expected INTEGER NOT NULL DEFAULT -1;
 )sql"},
+    // Version 4: refused resources can be sent again (`failures retry`,
+    // `verify --full --fix`). Every attempt to deliver a quarantined resource
+    // is kept, the refusal that put it there first: a failure resolved by a
+    // later attempt keeps its history. Existing failures get their first
+    // attempt from their own row.
+    {4, R"sql(
+ALTER TABLE failures ADD COLUMN resolved_at INTEGER;
+CREATE TABLE failure_attempts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  failure_id INTEGER NOT NULL REFERENCES failures (id) ON DELETE CASCADE,
+  at INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  http_status INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX failure_attempts_failure ON failure_attempts (failure_id, id);
+INSERT INTO failure_attempts (failure_id, at, outcome, http_status, reason)
+  SELECT id, at, 'failed', http_status, reason FROM failures;
+UPDATE failures SET resolved_at = at WHERE resolved = 1;
+)sql"},
 };
 
 }  // namespace

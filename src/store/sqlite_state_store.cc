@@ -33,11 +33,11 @@ using Lock = std::lock_guard<std::recursive_mutex>;
   "created_at, updated_at"
 #define FM_FAILURE_COLS                                                                   \
   "id, window_id, stage, resource_type, resource_id, http_status, reason, outcome_json, " \
-  "body_location, resolved, at"
+  "body_location, resolved, at, resolved_at"
 
 base::Error BadValue(const std::string& what, const std::string& value) {
-  return MakeError(ErrorKind::kFatal, "state file holds an unknown " + what + " '" + value +
-                                          "' (written by a newer fhir-migrate?)");
+  return MakeError(ErrorKind::kStorage, "state file holds an unknown " + what + " '" + value +
+                                            "' (written by a newer fhir-migrate?)");
 }
 
 Result<Window> ReadWindow(const Stmt& s) {
@@ -88,8 +88,13 @@ Result<JobRecord> ReadJob(const Stmt& s) {
 }
 
 Result<Failure> ReadFailure(const Stmt& s) {
-  return Failure{s.Int(0),  s.Int(1),  s.Text(2), s.Text(3), s.Text(4), static_cast<int>(s.Int(5)),
-                 s.Text(6), s.Text(7), s.Text(8), s.Bool(9), s.Time(10)};
+  return Failure{s.Int(0),  s.Int(1),  s.Text(2), s.Text(3), s.Text(4),  static_cast<int>(s.Int(5)),
+                 s.Text(6), s.Text(7), s.Text(8), s.Bool(9), s.Time(10), s.OptTime(11)};
+}
+
+Result<FailureAttempt> ReadFailureAttempt(const Stmt& s) {
+  return FailureAttempt{s.Int(0), s.Int(1), s.Time(2), s.Text(3), static_cast<int>(s.Int(4)),
+                        s.Text(5)};
 }
 
 Result<Deletion> ReadDeletion(const Stmt& s) {
@@ -273,12 +278,43 @@ class SqliteStateStore final : public StateStore {
   }
 
   Status AddFailure(const Failure& f) override {
-    return Write(
-        "INSERT INTO failures (window_id, stage, resource_type, resource_id, http_status, "
-        "reason, outcome_json, body_location, resolved, at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        "AddFailure", f.window_id, f.stage, f.resource_type, f.resource_id, f.http_status, f.reason,
-        f.outcome_json, f.body_location, f.resolved, f.at);
+    return Transaction([&]() -> Status {
+      FM_ASSIGN_OR_RETURN(
+          int64_t id,
+          Insert("INSERT INTO failures (window_id, stage, resource_type, resource_id, "
+                 "http_status, reason, outcome_json, body_location, resolved, at, resolved_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "AddFailure", f.window_id, f.stage, f.resource_type, f.resource_id, f.http_status,
+                 f.reason, f.outcome_json, f.body_location, f.resolved, f.at, f.resolved_at));
+      return Write(
+          "INSERT INTO failure_attempts (failure_id, at, outcome, http_status, reason) "
+          "VALUES (?, ?, 'failed', ?, ?)",
+          "AddFailure", id, f.at, f.http_status, f.reason);
+    });
+  }
+
+  Status RecordFailureAttempt(const FailureAttempt& a) override {
+    return Transaction([&]() -> Status {
+      if (a.outcome == "resolved") {
+        FM_TRY_STATUS(Update("UPDATE failures SET resolved = 1, resolved_at = ? WHERE id = ?",
+                             "RecordFailureAttempt", "failure", a.failure_id, a.at, a.failure_id));
+      } else {
+        FM_TRY_STATUS(Update("UPDATE failures SET http_status = ?, reason = ? WHERE id = ?",
+                             "RecordFailureAttempt", "failure", a.failure_id, a.http_status,
+                             a.reason, a.failure_id));
+      }
+      return Write(
+          "INSERT INTO failure_attempts (failure_id, at, outcome, http_status, reason) "
+          "VALUES (?, ?, ?, ?, ?)",
+          "RecordFailureAttempt", a.failure_id, a.at, a.outcome, a.http_status, a.reason);
+    });
+  }
+
+  Result<std::vector<FailureAttempt>> ListFailureAttempts(int64_t failure_id) override {
+    return Query<FailureAttempt>(
+        "SELECT id, failure_id, at, outcome, http_status, reason FROM failure_attempts "
+        "WHERE failure_id = ? ORDER BY id",
+        "ListFailureAttempts", ReadFailureAttempt, failure_id);
   }
 
   Result<std::vector<Failure>> ListFailures(bool include_resolved, size_t limit) override {

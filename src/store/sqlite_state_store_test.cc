@@ -239,6 +239,54 @@ TEST_F(SqliteStateStoreTest, FailuresListOldestFirstLimitedAndResolvable) {
   EXPECT_EQ(store_->ResolveFailure(999).error().kind, ErrorKind::kNotFound);
 }
 
+// A refused resource could never be sent again; now every attempt is kept
+// with the failure, and a resolving attempt closes it.
+TEST_F(SqliteStateStoreTest, FailureAttemptsAreKeptAndTheLastOneDecides) {
+  Failure f;
+  f.window_id = 3;
+  f.stage = "load";
+  f.resource_type = "Patient";
+  f.resource_id = "p1";
+  f.http_status = 400;
+  f.reason = "name required";
+  f.at = At(1000);
+  ASSERT_TRUE(store_->AddFailure(f).ok());
+  int64_t id = (*store_->ListFailures(false, SIZE_MAX))[0].id;
+  auto first = *store_->ListFailureAttempts(id);
+  ASSERT_EQ(first.size(), 1u);  // the refusal itself
+  EXPECT_EQ(first[0].outcome, "failed");
+  EXPECT_EQ(first[0].reason, "name required");
+
+  ASSERT_TRUE(store_->RecordFailureAttempt({0, id, At(2000), "failed", 422, "bad date"}).ok());
+  auto still = (*store_->ListFailures(false, SIZE_MAX))[0];
+  EXPECT_FALSE(still.resolved);
+  EXPECT_EQ(still.http_status, 422);  // the newest reason
+  EXPECT_EQ(still.reason, "bad date");
+
+  ASSERT_TRUE(store_->RecordFailureAttempt({0, id, At(3000), "resolved", 200, "sent"}).ok());
+  EXPECT_EQ(*store_->CountFailures(false), 0);
+  auto done = (*store_->ListFailures(true, SIZE_MAX))[0];
+  EXPECT_TRUE(done.resolved);
+  EXPECT_EQ(done.resolved_at, At(3000));
+  EXPECT_EQ(done.reason, "bad date");  // why it had failed stays readable
+  auto history = *store_->ListFailureAttempts(id);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[1].http_status, 422);
+  EXPECT_EQ(history[2].outcome, "resolved");
+  EXPECT_EQ(history[2].at, At(3000));
+  EXPECT_EQ(store_->RecordFailureAttempt({0, 999, At(4000), "failed", 0, "x"}).error().kind,
+            ErrorKind::kNotFound);
+  EXPECT_TRUE(store_->ListFailureAttempts(999)->empty());
+
+  // A window's new attempt drops its unresolved failures with their history.
+  f.resource_id = "p2";
+  ASSERT_TRUE(store_->AddFailure(f).ok());
+  int64_t second = (*store_->ListFailures(false, SIZE_MAX))[0].id;
+  ASSERT_TRUE(store_->DeleteFailures(3).ok());
+  EXPECT_TRUE(store_->ListFailureAttempts(second)->empty());
+  EXPECT_EQ(store_->ListFailureAttempts(id)->size(), 3u);  // resolved: kept
+}
+
 TEST_F(SqliteStateStoreTest, DeletionsRoundTripAndAReplayKeepsTheAppliedFlag) {
   int64_t window = AddWindow(0, 10);
   ASSERT_TRUE(store_->AddDeletion({window, "Patient", "b", At(5), false}).ok());

@@ -91,6 +91,19 @@ struct Failure {
   std::string body_location;  // staged file + line holding the resource, if kept
   bool resolved = false;
   base::Instant at;
+  std::optional<base::Instant> resolved_at;  // when an attempt delivered it
+};
+
+// One attempt to deliver a quarantined resource. The refusal that put it in
+// the failures table is the first (AddFailure records it); `failures retry`
+// and `verify --full --fix` add the others.
+struct FailureAttempt {
+  int64_t id = 0;
+  int64_t failure_id = 0;
+  base::Instant at;
+  std::string outcome;  // "failed" | "resolved"
+  int http_status = 0;
+  std::string reason;  // why it failed, or what resolved it ("sent", "deleted on the source")
 };
 
 struct Deletion {
@@ -167,13 +180,21 @@ class StateStore {
   virtual base::Result<std::vector<JobRecord>> ListJobs(int64_t window_id) = 0;
 
   // Failures (the quarantine).
+  // Also records the failure's first attempt (outcome "failed").
   virtual base::Status AddFailure(const Failure& failure) = 0;
   // Oldest first (by id), at most `limit` rows (SIZE_MAX: all).
   virtual base::Result<std::vector<Failure>> ListFailures(bool include_resolved, size_t limit) = 0;
   virtual base::Result<int64_t> CountFailures(bool include_resolved) = 0;
   virtual base::Status ResolveFailure(int64_t id) = 0;
-  // Removes the unresolved failures of a window (a new attempt of the window
-  // records them again).
+  // Adds an attempt to failure `attempt.failure_id`, in one transaction with
+  // its effect on the failure: "resolved" marks it resolved (resolved_at =
+  // attempt.at); "failed" replaces its http_status and reason with the new
+  // ones. kNotFound for an unknown failure.
+  virtual base::Status RecordFailureAttempt(const FailureAttempt& attempt) = 0;
+  // Oldest first.
+  virtual base::Result<std::vector<FailureAttempt>> ListFailureAttempts(int64_t failure_id) = 0;
+  // Removes the unresolved failures of a window, with their attempts (a new
+  // attempt of the window records them again).
   virtual base::Status DeleteFailures(int64_t window_id) = 0;
 
   // Deletions seen in exports (deleted[]).

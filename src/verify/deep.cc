@@ -94,7 +94,8 @@ base::Result<std::vector<std::string>> Reservoir(fhir::Client& c, const std::str
 }  // namespace
 
 bool DeepResult::passed() const {
-  return std::all_of(types.begin(), types.end(), [](const DeepType& t) { return t.mismatches.empty(); });
+  return std::all_of(types.begin(), types.end(),
+                     [](const DeepType& t) { return t.mismatches.empty() && !t.count_differs(); });
 }
 
 std::vector<int64_t> SampleOffsets(uint64_t seed, const std::string& type, int64_t n, int64_t k) {
@@ -117,7 +118,8 @@ std::vector<int64_t> SampleOffsets(uint64_t seed, const std::string& type, int64
 
 base::Result<DeepResult> DeepCheck(fhir::Client& source, fhir::Client& destination,
                                    const std::vector<std::string>& types,
-                                   const std::vector<int64_t>& counts, const DeepOptions& options) {
+                                   const std::vector<int64_t>& counts, const DeepOptions& options,
+                                   const std::vector<int64_t>& destination_counts) {
   DeepResult result;
   json::ResourceReader reader;
   for (size_t i = 0; i < types.size(); ++i) {
@@ -125,6 +127,7 @@ base::Result<DeepResult> DeepCheck(fhir::Client& source, fhir::Client& destinati
     DeepType dt;
     dt.type = type;
     dt.population = i < counts.size() ? counts[i] : 0;
+    if (i < destination_counts.size()) dt.destination = destination_counts[i];
     std::vector<std::string> ids;
     if (dt.population > 0 && options.per_type > 0) {
       FM_ASSIGN_OR_RETURN(bool offsets, OffsetSupported(source, type, dt.population, options, reader));

@@ -33,13 +33,18 @@ struct ResourceDiff {
 struct DeepType {
   std::string type;
   int64_t population = 0;                 // source count sampled from
+  std::optional<int64_t> destination;     // destination count, when known
   int64_t sampled = 0;
   std::string method;                     // "offset" | "reservoir"
   std::vector<ResourceDiff> mismatches;   // sorted by id
+  // The counts differ: resources are missing or extra whatever the sample saw.
+  bool count_differs() const { return destination && *destination != population; }
 };
 
 struct DeepResult {
   std::vector<DeepType> types;
+  // No sampled mismatch and no count difference: a sample that missed the
+  // resources behind a count difference proves nothing.
   bool passed() const;
 };
 
@@ -51,9 +56,11 @@ std::vector<int64_t> SampleOffsets(uint64_t seed, const std::string& type, int64
 // Samples each type: `_count=1&_offset=k` at the sampled offsets when the
 // source honours _offset, else one pass of id paging with a seeded reservoir
 // (memory: N ids). Each sampled resource is read from both sides.
-// `counts[i]` is the source count of `types[i]` (from the surface check).
+// `counts[i]` is the source count of `types[i]` (from the surface check),
+// `destination_counts[i]` (when given) the destination's, compared with it.
 base::Result<DeepResult> DeepCheck(fhir::Client& source, fhir::Client& destination,
                                    const std::vector<std::string>& types,
-                                   const std::vector<int64_t>& counts, const DeepOptions& options);
+                                   const std::vector<int64_t>& counts, const DeepOptions& options,
+                                   const std::vector<int64_t>& destination_counts = {});
 
 }  // namespace fm::verify

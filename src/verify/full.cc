@@ -96,6 +96,14 @@ bool FullResult::passed() const {
 base::Result<FullResult> FullCheck(const FullSide& source, const FullSide& destination,
                                    const std::vector<std::string>& types,
                                    const FullOptions& options, const ExtraVisitor& on_extra) {
+  FullVisitors visitors;
+  visitors.on_extra = on_extra;
+  return FullCheck(source, destination, types, options, visitors);
+}
+
+base::Result<FullResult> FullCheck(const FullSide& source, const FullSide& destination,
+                                   const std::vector<std::string>& types,
+                                   const FullOptions& options, const FullVisitors& visitors) {
   FM_ASSIGN_OR_RETURN(auto spill, HashSpill::Create(options.spill_dir));
   FullResult result;
   std::map<std::string, size_t> index;
@@ -125,10 +133,12 @@ base::Result<FullResult> FullCheck(const FullSide& source, const FullSide& desti
       return also ? also(type, id) : base::Ok();
     });
   };
-  FM_TRY_STATUS(collect(HashSpill::Kind::kMissing, result.missing, &FullType::missing, nullptr));
-  FM_TRY_STATUS(collect(HashSpill::Kind::kExtra, result.extra, &FullType::extra, on_extra));
   FM_TRY_STATUS(
-      collect(HashSpill::Kind::kDifferent, result.different, &FullType::different, nullptr));
+      collect(HashSpill::Kind::kMissing, result.missing, &FullType::missing, visitors.on_missing));
+  FM_TRY_STATUS(
+      collect(HashSpill::Kind::kExtra, result.extra, &FullType::extra, visitors.on_extra));
+  FM_TRY_STATUS(collect(HashSpill::Kind::kDifferent, result.different, &FullType::different,
+                        visitors.on_different));
   return result;
 }
 

@@ -72,13 +72,23 @@ struct FullResult {
   bool passed() const;
 };
 
-// Called for every destination-only resource (all of them, not only the
-// listed ones), after both sides were read; used by --fix-deletes.
+// Called for every resource of a category (all of them, not only the listed
+// ones), after both sides were read: destination-only ones for
+// --fix-deletes, missing and different ones for --fix.
 using ExtraVisitor = std::function<base::Status(const std::string& type, const std::string& id)>;
+
+struct FullVisitors {
+  ExtraVisitor on_extra;      // on the destination only
+  ExtraVisitor on_missing;    // on the source only
+  ExtraVisitor on_different;  // on both, other content
+};
 
 base::Result<FullResult> FullCheck(const FullSide& source, const FullSide& destination,
                                    const std::vector<std::string>& types,
                                    const FullOptions& options,
                                    const ExtraVisitor& on_extra = nullptr);
+base::Result<FullResult> FullCheck(const FullSide& source, const FullSide& destination,
+                                   const std::vector<std::string>& types,
+                                   const FullOptions& options, const FullVisitors& visitors);
 
 }  // namespace fm::verify

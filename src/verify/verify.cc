@@ -1,6 +1,7 @@
 #include "verify/verify.h"
 
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 namespace fm::verify {
@@ -42,13 +43,22 @@ Json DeepValue(const DeepResult& r) {
       }
       mismatches.push_back({{"id", m.id}, {"missing", m.missing}, {"differences", diffs}});
     }
-    types.push_back({{"type", t.type}, {"population", t.population}, {"sampled", t.sampled},
-                     {"method", t.method}, {"mismatches", mismatches}});
+    Json o = {{"type", t.type},
+              {"population", t.population},
+              {"sampled", t.sampled},
+              {"method", t.method},
+              {"mismatches", mismatches}};
+    if (t.destination) {
+      o["destination"] = *t.destination;
+      o["count_match"] = !t.count_differs();
+    }
+    types.push_back(std::move(o));
   }
   return {{"types", types}, {"passed", r.passed()}};
 }
 
-Json FullValue(const FullResult& r, const std::optional<FixDeletes>& fix) {
+Json FullValue(const FullResult& r, const std::optional<FixDeletes>& fix,
+               const std::optional<FixCopies>& copy) {
   Json types = Json::array();
   for (const auto& t : r.types) {
     types.push_back({{"type", t.type}, {"source", t.source}, {"destination", t.destination},
@@ -61,6 +71,11 @@ Json FullValue(const FullResult& r, const std::optional<FixDeletes>& fix) {
   if (fix) {
     out["fix_deletes"] = {{"applied", fix->applied}, {"found", fix->found},
                           {"deleted", fix->deleted}, {"listed", fix->listed}};
+  }
+  if (copy) {
+    out["fix"] = {{"applied", copy->applied}, {"found", copy->found},
+                  {"copied", copy->copied},   {"refused", copy->refused},
+                  {"listed", copy->listed},   {"refused_listed", copy->refused_listed}};
   }
   return out;
 }
@@ -101,6 +116,11 @@ std::vector<std::string> VerifyReport::Problems() const {
   }
   if (deep) {
     for (const auto& t : deep->types) {
+      if (t.count_differs()) {
+        out.push_back("deep check: counts differ for " + t.type + " (source " +
+                      std::to_string(t.population) + ", destination " +
+                      std::to_string(*t.destination) + ")");
+      }
       for (const auto& m : t.mismatches) {
         std::string what = t.type + "/" + m.id;
         if (m.missing) {
@@ -133,10 +153,11 @@ base::Result<VerifyReport> Verify(fhir::Client& source, fhir::Client& destinatio
                       SurfaceCheck(source, destination, request.types, request.before,
                                    run_surface && request.history));
   std::vector<std::string> types;
-  std::vector<int64_t> counts;
+  std::vector<int64_t> counts, destination_counts;
   for (const auto& t : surface.types) {
     types.push_back(t.type);
     counts.push_back(t.source);
+    destination_counts.push_back(t.destination);
   }
   if (run_surface) report.surface = surface;
   if (request.deep) {
@@ -146,7 +167,8 @@ base::Result<VerifyReport> Verify(fhir::Client& source, fhir::Client& destinatio
     o.ignore = request.ignore;
     o.before = request.before;
     o.page_size = request.page_size;
-    FM_ASSIGN_OR_RETURN(report.deep, DeepCheck(source, destination, types, counts, o));
+    FM_ASSIGN_OR_RETURN(report.deep,
+                        DeepCheck(source, destination, types, counts, o, destination_counts));
   }
   if (request.full) {
     FullOptions o;
@@ -158,32 +180,63 @@ base::Result<VerifyReport> Verify(fhir::Client& source, fhir::Client& destinatio
     o.via = request.full_via;
     o.export_read = request.export_read;
     o.note = request.note;
-    ExtraVisitor on_extra;
+    FullVisitors visitors;
+    const bool apply_deletes = request.apply && !request.dry_run;
     if (request.fix_deletes) {
       report.fix.emplace();
-      report.fix->applied = request.apply;
-      on_extra = [&](const std::string& type, const std::string& id) -> base::Status {
+      report.fix->applied = apply_deletes;
+      visitors.on_extra = [&](const std::string& type, const std::string& id) -> base::Status {
         FixDeletes& fix = *report.fix;
         ++fix.found;
         if (fix.listed.size() < request.max_listed) fix.listed.push_back(type + "/" + id);
-        if (request.apply) {
+        if (apply_deletes) {
           FM_TRY_STATUS(destination.Delete(type, id));
           ++fix.deleted;
         }
         return base::Ok();
       };
     }
-    FM_ASSIGN_OR_RETURN(report.full, FullCheck(FullSide{source, exports.source},
-                                               FullSide{destination, exports.destination}, types,
-                                               o, on_extra));
+    std::unique_ptr<migrate::Resender> resender;
+    if (request.fix) {
+      report.copy.emplace();
+      report.copy->applied = !request.dry_run;
+      if (!request.dry_run) {
+        resender = std::make_unique<migrate::Resender>(
+            source, destination, request.resend, [&](const migrate::ResendOutcome& r) {
+              FixCopies& copy = *report.copy;
+              if (r.delivered()) {
+                ++copy.copied;
+              } else {
+                ++copy.refused;
+                if (copy.refused_listed.size() < request.max_listed) {
+                  copy.refused_listed.push_back(r.type + "/" + r.id + ": " + r.reason);
+                }
+              }
+              if (request.on_resent) request.on_resent(r);
+            });
+      }
+      auto copy = [&](const std::string& type, const std::string& id) -> base::Status {
+        FixCopies& fix = *report.copy;
+        ++fix.found;
+        if (fix.listed.size() < request.max_listed) fix.listed.push_back(type + "/" + id);
+        return resender ? resender->Add(type, id) : base::Ok();
+      };
+      visitors.on_missing = copy;
+      visitors.on_different = copy;
+    }
+    FM_ASSIGN_OR_RETURN(report.full,
+                        FullCheck(FullSide{source, exports.source},
+                                  FullSide{destination, exports.destination}, types, o, visitors));
+    if (resender) FM_TRY_STATUS(resender->Finish());
   }
   return report;
 }
 
 std::string SurfaceJson(const SurfaceResult& r) { return Dump(SurfaceValue(r)); }
 std::string DeepJson(const DeepResult& r) { return Dump(DeepValue(r)); }
-std::string FullJson(const FullResult& r, const std::optional<FixDeletes>& fix) {
-  return Dump(FullValue(r, fix));
+std::string FullJson(const FullResult& r, const std::optional<FixDeletes>& fix,
+                     const std::optional<FixCopies>& copy) {
+  return Dump(FullValue(r, fix, copy));
 }
 
 std::string ReportJson(const VerifyReport& report) {
@@ -192,7 +245,7 @@ std::string ReportJson(const VerifyReport& report) {
   out["before"] = report.before ? Json(base::FormatInstant(*report.before)) : Json(nullptr);
   if (report.surface) out["surface"] = SurfaceValue(*report.surface);
   if (report.deep) out["deep"] = DeepValue(*report.deep);
-  if (report.full) out["full"] = FullValue(*report.full, report.fix);
+  if (report.full) out["full"] = FullValue(*report.full, report.fix, report.copy);
   out["passed"] = report.passed();
   return Dump(out);
 }
@@ -224,10 +277,14 @@ std::string ReportText(const VerifyReport& report) {
   if (report.deep) {
     if (!out.empty()) out += "\n";
     const auto& d = *report.deep;
-    out += Line("%-24s %12s %10s %10s  %s\n", "type", "population", "sampled", "mismatch", "method");
+    out += Line("%-24s %12s %12s %10s %10s  %s\n", "type", "population", "destination", "sampled",
+                "mismatch", "method");
     for (const auto& t : d.types) {
-      out += Line("%-24s %12lld %10lld %10zu  %s\n", t.type.c_str(), static_cast<long long>(t.population),
+      std::string dest = t.destination ? std::to_string(*t.destination) : "n/a";
+      out += Line("%-24s %12lld %12s %10lld %10zu  %s", t.type.c_str(),
+                  static_cast<long long>(t.population), dest.c_str(),
                   static_cast<long long>(t.sampled), t.mismatches.size(), t.method.c_str());
+      out += std::string(t.count_differs() ? "   COUNT MISMATCH" : "") + "\n";
     }
     for (const auto& t : d.types) {
       for (const auto& m : t.mismatches) {
@@ -267,6 +324,23 @@ std::string ReportText(const VerifyReport& report) {
       }
       for (const auto& id : x.listed) out += std::string(x.applied ? "  deleted " : "  would delete ") + id + "\n";
     }
+    if (report.copy) {
+      const auto& x = *report.copy;
+      if (x.applied) {
+        out += "fix: copied " + std::to_string(x.copied) + " of " + std::to_string(x.found) +
+               " missing or different resources from the source";
+        out += x.refused ? "; the destination refused " + std::to_string(x.refused) +
+                               " (`fhir-migrate failures list`)\n"
+                         : std::string("\n");
+      } else {
+        out += "fix (dry run): " + std::to_string(x.found) +
+               " missing or different resources would be copied from the source\n";
+      }
+      if (!x.applied) {
+        for (const auto& id : x.listed) out += "  would copy " + id + "\n";
+      }
+      for (const auto& line : x.refused_listed) out += "  refused " + line + "\n";
+    }
   }
   return out;
 }
@@ -283,7 +357,8 @@ base::Status RecordChecks(store::StateStore& store, const VerifyReport& report, 
   if (report.surface) FM_TRY_STATUS(add("surface", report.surface->passed(), SurfaceJson(*report.surface)));
   if (report.deep) FM_TRY_STATUS(add("deep", report.deep->passed(), DeepJson(*report.deep)));
   if (report.full) {
-    FM_TRY_STATUS(add("full", report.full->passed(), FullJson(*report.full, report.fix)));
+    FM_TRY_STATUS(
+        add("full", report.full->passed(), FullJson(*report.full, report.fix, report.copy)));
   }
   return base::Ok();
 }

@@ -11,6 +11,7 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "fhir/client.h"
+#include "migrate/resend.h"
 #include "store/state_store.h"
 #include "verify/deep.h"
 #include "verify/full.h"
@@ -27,6 +28,10 @@ struct VerifyRequest {
   bool full = false;
   bool fix_deletes = false;             // with full: list destination-only resources
   bool apply = false;                   // with fix_deletes: delete them on the destination
+  bool fix = false;                     // with full: copy missing and different resources
+  bool dry_run = false;                 // fix, fix_deletes: list only, change nothing
+  migrate::ResendOptions resend;        // how fix copies (batch size, references, deletes)
+  migrate::ResendHook on_resent;        // hears each copied resource's outcome
   std::vector<std::string> types;       // empty: every type with data on either side
   std::optional<base::Instant> before;  // only lastUpdated < before (the watermark)
   bool history = false;                 // surface: compare history counts too
@@ -54,12 +59,24 @@ struct FixDeletes {
   int64_t deleted = 0;
 };
 
+// --fix: resources missing or different on the destination, copied from
+// the source's current version.
+struct FixCopies {
+  bool applied = false;             // false: dry run
+  std::vector<std::string> listed;  // "Type/id", at most max_listed
+  int64_t found = 0;
+  int64_t copied = 0;  // accepted by the destination (or gone from the source)
+  int64_t refused = 0;
+  std::vector<std::string> refused_listed;  // "Type/id: reason", at most max_listed
+};
+
 struct VerifyReport {
   std::optional<base::Instant> before;
   std::optional<SurfaceResult> surface;
   std::optional<DeepResult> deep;
   std::optional<FullResult> full;
   std::optional<FixDeletes> fix;
+  std::optional<FixCopies> copy;
   bool passed() const;
   // One line per discrepancy group naming types and ids (for stderr).
   std::vector<std::string> Problems() const;
@@ -73,7 +90,8 @@ base::Result<VerifyReport> Verify(fhir::Client& source, fhir::Client& destinatio
 // JSON summaries, one per check kind that ran ("surface", "deep", "full").
 std::string SurfaceJson(const SurfaceResult& r);
 std::string DeepJson(const DeepResult& r);
-std::string FullJson(const FullResult& r, const std::optional<FixDeletes>& fix);
+std::string FullJson(const FullResult& r, const std::optional<FixDeletes>& fix,
+                     const std::optional<FixCopies>& copy = std::nullopt);
 // The whole report as one JSON object ({"before":..,"surface":..,..,"passed":..}).
 std::string ReportJson(const VerifyReport& report);
 // Readable tables.

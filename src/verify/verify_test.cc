@@ -259,6 +259,74 @@ TEST(Verify, FixDeletesIsADryRunUnlessApplied) {
   EXPECT_TRUE(after->passed());
 }
 
+// `verify --deep 50` answered "deep check passed", exit 0, while its own
+// per-type counts differed (515 against 514): its sample had missed the
+// resource the destination lacked. A deep check that sees a count difference
+// fails, whatever its sample found.
+TEST(Verify, ADeepCheckWithACountDifferenceFailsEvenWhenItsSampleMatches) {
+  World w;
+  w.SeedBoth(60);
+  w.dst.Remove("Patient", "p59");
+  auto r = w.Request();
+  r.deep = 3;
+  for (uint64_t seed = 1; seed < 50; ++seed) {  // a sample that misses p59
+    r.seed = seed;
+    auto report = Verify(w.source, w.destination, r);
+    ASSERT_TRUE(report.ok()) << report.error().ToString();
+    ASSERT_TRUE(report->deep.has_value());
+    const DeepType& t = report->deep->types[0];
+    if (!t.mismatches.empty()) continue;
+    EXPECT_EQ(t.population, 60);
+    EXPECT_EQ(t.destination, 59);
+    EXPECT_TRUE(t.count_differs());
+    EXPECT_FALSE(report->deep->passed());
+    EXPECT_FALSE(report->passed());
+    ASSERT_FALSE(report->Problems().empty());
+    EXPECT_EQ(report->Problems()[0],
+              "deep check: counts differ for Patient (source 60, destination 59)");
+    EXPECT_NE(ReportText(*report).find("COUNT MISMATCH"), std::string::npos);
+    EXPECT_NE(ReportText(*report).find("deep check FAILED"), std::string::npos);
+    return;
+  }
+  FAIL() << "every sample found the missing resource; the test proves nothing";
+}
+
+TEST(Verify, FixCopiesWhatIsMissingOrDifferentAndADryRunChangesNothing) {
+  World w;
+  w.SeedBoth(6);
+  w.dst.Remove("Patient", "p1");
+  w.dst.Seed(Patient("p2", Lu(2), "Changed"));
+  w.dst.Seed(Patient("x1", Lu(1)));  // extra: --fix leaves it (that is --fix-deletes)
+  auto r = w.Request();
+  r.full = true;
+  r.fix = true;
+  r.dry_run = true;
+  auto dry = Verify(w.source, w.destination, r);
+  ASSERT_TRUE(dry.ok()) << dry.error().ToString();
+  ASSERT_TRUE(dry->copy.has_value());
+  EXPECT_FALSE(dry->copy->applied);
+  EXPECT_EQ(dry->copy->found, 2);
+  EXPECT_EQ(dry->copy->listed, (std::vector<std::string>{"Patient/p1", "Patient/p2"}));
+  EXPECT_FALSE(w.dst.Get("Patient", "p1").has_value());
+  EXPECT_NE(ReportText(*dry).find("would copy Patient/p1"), std::string::npos);
+
+  r.dry_run = false;
+  std::vector<std::string> heard;
+  r.on_resent = [&](const migrate::ResendOutcome& o) { heard.push_back(o.type + "/" + o.id); };
+  auto fixed = Verify(w.source, w.destination, r);
+  ASSERT_TRUE(fixed.ok()) << fixed.error().ToString();
+  EXPECT_TRUE(fixed->copy->applied);
+  EXPECT_EQ(fixed->copy->copied, 2);
+  EXPECT_EQ(fixed->copy->refused, 0);
+  EXPECT_EQ(heard.size(), 2u);
+  EXPECT_FALSE(fixed->passed());  // it reports what it found; a new check confirms
+  r.fix = false;
+  auto after = Verify(w.source, w.destination, r);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->full->missing.size() + after->full->different.size(), 0u);
+  EXPECT_EQ(after->full->extra, (std::vector<std::string>{"Patient/x1"}));
+}
+
 TEST(Verify, ChecksAreRecordedAndTheLastOfAnyKindIsFound) {
   World w;
   w.SeedBoth(3);
