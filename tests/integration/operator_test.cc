@@ -225,7 +225,7 @@ TEST_F(OperatorTest, ADeadDestinationIsExit3AtStartUpAndNothingHalts) {
                            "destination.url=" + dead, "-o", "state.path=" + state, "run", "--once"},
                           {}, std::chrono::seconds(30));
   auto seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("dead destination: exit %d after %.2f s\n", run.exit_code, seconds);
+  std::printf("dead destination: exit %d after %.2f s\n", static_cast<int>(run.exit_code), seconds);
   EXPECT_EQ(run.exit_code, 3) << run.err;
   EXPECT_TRUE(Contains(run.err, "destination GET metadata: cannot connect to 127.0.0.1:" +
                                     std::to_string(dead_port)))
@@ -250,7 +250,7 @@ TEST_F(OperatorTest, TheConfigFileIsFoundWithoutDashCAndNoCredentialIsPrinted) {
     {
       Process p(o);
       auto code = p.Wait(std::chrono::minutes(2));
-      r.exit_code = code ? *code : 124;
+      r.exit_code = ExitCode(code ? *code : 124, "fhir-migrate " + args.front());
     }
     r.out = ReadFile(dir + "/cmd.out");
     r.err = ReadFile(dir + "/cmd.err");
