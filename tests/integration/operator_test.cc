@@ -164,8 +164,9 @@ TEST_F(OperatorTest, RefusedResourcesAreSentAgainOnceTheCauseIsFixed) {
   auto run = RunMigrate({"run", "--once"}, source, destination, state);
   ASSERT_EQ(run.exit_code, 8) << run.err;
   EXPECT_TRUE(Contains(run.err, "failures retry --all")) << run.err;
-  auto listed =
-      Json::parse(RunMigrate({"failures", "list", "--json"}, source, destination, state).out);
+  auto list = RunMigrate({"failures", "list", "--json"}, source, destination, state);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  auto listed = Json::parse(list.out);
   ASSERT_EQ(listed.size(), 3u);
 
   // Nothing fixed yet: a retry records the new answer and keeps them.
@@ -185,8 +186,9 @@ TEST_F(OperatorTest, RefusedResourcesAreSentAgainOnceTheCauseIsFixed) {
   auto open = RunMigrate({"failures", "list"}, source, destination, state);
   EXPECT_EQ(open.exit_code, 0);
   EXPECT_EQ(open.out, "no unresolved failures\n");  // no table header above it
-  auto all = Json::parse(
-      RunMigrate({"failures", "list", "--all", "--json"}, source, destination, state).out);
+  auto list_all = RunMigrate({"failures", "list", "--all", "--json"}, source, destination, state);
+  ASSERT_EQ(list_all.exit_code, 0) << list_all.err;
+  auto all = Json::parse(list_all.out);
   ASSERT_EQ(all.size(), 3u) << all.dump();
   for (const auto& f : all) {
     EXPECT_TRUE(f["resolved"].get<bool>()) << f.dump();
@@ -273,6 +275,7 @@ TEST_F(OperatorTest, TheConfigFileIsFoundWithoutDashCAndNoCredentialIsPrinted) {
   EXPECT_FALSE(Contains(check.out + check.err, "s3cret")) << check.out << check.err;
   auto none = harness::Run({FhirMigrateBinary(), "-o", "source.url=" + source.base_url(), "-o",
                             "destination.url=" + destination.base_url(), "check"});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
   EXPECT_TRUE(Contains(none.out, "config:     no config file, defaults + environment"))
       << none.out << none.err;
 }
