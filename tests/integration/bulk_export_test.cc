@@ -284,7 +284,11 @@ bool RunAndKill(const std::vector<std::string>& argv, const std::string& state,
   std::unique_ptr<store::StateStore> reader;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(50);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (!p.Running()) return false;
+    if (!p.Running()) {
+      // It ended before the moment came: a whole run, which must have succeeded.
+      EXPECT_EQ(p.Wait(std::chrono::seconds(10)).value_or(-1), 0) << ReadFile(log);
+      return false;
+    }
     if (!reader) {
       auto opened = store::OpenSqliteStateStore({state, /*read_only=*/true});
       if (opened.ok()) reader = std::move(*opened);
@@ -296,6 +300,9 @@ bool RunAndKill(const std::vector<std::string>& argv, const std::string& state,
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  // The moment never came within the deadline: the caller's assertion says so.
+  p.Signal(SIGKILL);
+  EXPECT_EQ(p.Wait(std::chrono::seconds(10)).value_or(0), 128 + SIGKILL);
   return false;
 }
 
