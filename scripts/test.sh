@@ -85,7 +85,10 @@ background() {
   (
     t0=$(date +%s)
     status=0
-    nice -n 10 "$@" >"$logs/$name.log" 2>&1 || status=$?
+    # The lowest priority for this subshell and all it starts (nice(1) cannot
+    # run a shell function).
+    renice -n 10 -p "$BASHPID" >/dev/null
+    "$@" >"$logs/$name.log" 2>&1 || status=$?
     echo $(($(date +%s) - t0)) >"$logs/$name.seconds"
     exit $status
   ) &
